@@ -1,0 +1,52 @@
+#!/usr/bin/env node
+import { parseArgs } from 'node:util';
+import { start } from './start.js';
+
+const USAGE = `usage: switchboard <command> [options]
+
+commands:
+  start --config FILE [--port N] [--host H]   run the gateway (--port 0 picks a free port)
+  help                                        show this text
+`;
+
+/** Parses a port flag; exits with a clear message when it is not a port. */
+function port(text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  const n = Number(text);
+  if (!/^\d+$/.test(text) || n > 65535) {
+    process.stderr.write(`switchboard: --port expects a number from 0 to 65535, got "${text}"\n`);
+    process.exit(2);
+  }
+  return n;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'start': {
+      const { values } = parseArgs({ args: rest, options: { config: { type: 'string', short: 'c' }, port: { type: 'string', short: 'p' }, host: { type: 'string' } } });
+      if (!values.config) {
+        process.stderr.write(`switchboard: start needs --config FILE\n\n${USAGE}`);
+        return 2;
+      }
+      return start({ config: values.config, port: port(values.port), host: values.host });
+    }
+    case undefined:
+    case 'help':
+    case '--help':
+    case '-h':
+      process.stdout.write(USAGE);
+      return command === undefined ? 2 : 0;
+    default:
+      process.stderr.write(`switchboard: unknown command "${command}"\n\n${USAGE}`);
+      return 2;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    process.stderr.write(`switchboard: ${(err as Error).stack ?? String(err)}\n`);
+    process.exit(1);
+  },
+);

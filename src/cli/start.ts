@@ -1,0 +1,38 @@
+import { ConfigError, loadConfigFile } from '../config/load.js';
+import { createGateway } from '../gateway.js';
+import { HandlerLoadError } from '../integrations/handler.js';
+
+/** `switchboard start --config FILE [--port N] [--host H]`: runs until SIGINT/SIGTERM, then drains. */
+export async function start(opts: { config: string; port?: number; host?: string }): Promise<number> {
+  let gw;
+  try {
+    const { config, baseDir } = await loadConfigFile(opts.config);
+    gw = await createGateway({ config, baseDir, port: opts.port, host: opts.host });
+  } catch (err) {
+    if (err instanceof ConfigError || err instanceof HandlerLoadError) {
+      process.stderr.write(`switchboard: ${err.message}\n`);
+      return 2;
+    }
+    const code = (err as { code?: string }).code;
+    if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL') {
+      process.stderr.write(`switchboard: cannot listen: ${(err as Error).message}\n`);
+      return 1;
+    }
+    throw err;
+  }
+  const auth = gw.config.management.auth === 'none' ? 'NO AUTHENTICATION (management.auth: none)' : 'SigV4, service execute-api';
+  // The first line is the contract scripts parse; keep its shape.
+  process.stdout.write(
+    `Switchboard listening on ${gw.url}\n` +
+      `  management API: ${gw.managementEndpoint}/@connections/{connectionId} (${auth})\n` +
+      `  connect:        npx wscat -c ${gw.url}\n`,
+  );
+  await new Promise<void>((resolve) => {
+    const stop = () => resolve();
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+  process.stdout.write('Switchboard: draining connections…\n');
+  await gw.close();
+  return 0;
+}

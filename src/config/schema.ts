@@ -1,0 +1,170 @@
+import { z } from 'zod';
+
+/**
+ * The configuration schema. Every key is documented here, where it is defined; the defaults
+ * follow AWS API Gateway WebSocket APIs so that moving either way is painless.
+ * Objects are strict: a misspelt key is an error that names the key, not a silent no-op.
+ */
+
+const HANDLER_REF = /^[^#\s]+(#[A-Za-z_$][\w$]*)?$/;
+const ROUTE_KEY = /^(\$connect|\$disconnect|\$default|[^$\s][^\s]{0,127})$/;
+
+/** Where an identity value comes from, in AWS's form (`route.request.header.Auth`, `route.request.querystring.token`). */
+export const IdentitySourceSchema = z
+  .string()
+  .regex(/^route\.request\.(header|querystring)\.[^\s.]+$/, 'expected route.request.header.NAME or route.request.querystring.NAME');
+
+/** An authorizer on $connect (REQUEST authorizer: a handler module or an HTTP endpoint). */
+export const AuthorizerSchema = z
+  .object({
+    /** `./path/to/module.ts#export`: a Lambda REQUEST authorizer run in-process. */
+    handler: z.string().regex(HANDLER_REF, 'expected "path/to/module#export"').optional(),
+    /** An HTTP endpoint that receives the authorizer event as a JSON POST and answers the authorizer's JSON. */
+    http: z.url().optional(),
+    /** Identity sources; when any is missing or empty the client is refused with 401 and the authorizer is not called. */
+    identitySource: z.array(IdentitySourceSchema).default([]),
+    /** Authorizer timeout (AWS: 10 s, not adjustable). */
+    timeoutMs: z.number().int().min(1).max(900_000).default(10_000),
+    /** Opt-in result cache keyed by the identity-source values (AWS has none for WebSocket APIs); 0 = off. */
+    resultTtlSeconds: z.number().int().min(0).max(3600).default(0),
+  })
+  .strict()
+  .refine((a) => (a.handler ? 1 : 0) + (a.http ? 1 : 0) === 1, { message: 'an authorizer needs exactly one of "handler" or "http"' });
+
+/** One route: its integration and whether the integration's body goes back to the caller. */
+export const RouteSchema = z
+  .object({
+    /** `./path/to/module.ts#export` (default export name `handler`); JS and TS modules, relative to the config file. */
+    handler: z.string().regex(HANDLER_REF, 'expected "path/to/module#export"').optional(),
+    /** HTTP integration: the AWS event is POSTed as JSON; the answer is a Lambda proxy response in JSON. */
+    http: z.url().optional(),
+    /** Two-way route: send the integration's `body` back to the calling client (AWS: a route response with key $default). */
+    routeResponse: z.boolean().optional(),
+    /** AWS spelling of the same switch; only `$default` exists on AWS. */
+    routeResponseSelectionExpression: z.literal('$default').optional(),
+    /** Integration timeout in ms (AWS: 50–29,000, default 29,000); defaults to `limits.integrationTimeoutMs`. */
+    timeoutMs: z.number().int().min(1).max(900_000).optional(),
+    /** Name given to the handler in its Lambda context (`context.functionName`); default derived from the route. */
+    functionName: z.string().min(1).max(140).optional(),
+    /** $connect only: the REQUEST authorizer that runs before the $connect integration. */
+    authorizer: AuthorizerSchema.optional(),
+    /** $connect only: `NONE` (default), `CUSTOM` (implied by `authorizer`), or `AWS_IAM` (SigV4-presigned handshake). */
+    authorizationType: z.enum(['NONE', 'CUSTOM', 'AWS_IAM']).optional(),
+  })
+  .strict()
+  .refine((r) => (r.handler ? 1 : 0) + (r.http ? 1 : 0) <= 1, { message: 'a route takes one integration: "handler" or "http", not both' });
+
+export const LimitsSchema = z
+  .object({
+    /** Largest message a client may send, and largest PostToConnection payload, in bytes (AWS: 128 KB). Over it: close 1009 / HTTP 413. */
+    messageBytes: z.number().int().min(1).max(64 * 1024 * 1024).default(131_072),
+    /** Largest single frame a client may send, in bytes (AWS: 32 KB). Over it: close 1009. */
+    frameBytes: z.number().int().min(1).max(64 * 1024 * 1024).default(32_768),
+    /** Close a connection with 1001 "Going away" after this long without messages in either direction (AWS: 600). */
+    idleTimeoutSeconds: z.number().min(0.05).max(31 * 24 * 3600).default(600),
+    /** Close a connection with 1001 "Going away" after this long, active or not (AWS: 7,200). */
+    maxConnectionSeconds: z.number().min(0.05).max(365 * 24 * 3600).default(7200),
+    /** Default integration timeout in ms (AWS: 29,000). */
+    integrationTimeoutMs: z.number().int().min(1).max(900_000).default(29_000),
+    /** Bytes that may wait in a connection's send buffer; a send beyond it is refused (429 LimitExceededException), never dropped silently. */
+    sendBufferBytes: z.number().int().min(1024).default(4 * 1024 * 1024),
+    /** `accept` (default): binary frames reach integrations base64-encoded. `reject`: close 1003, as AWS does. */
+    binaryFrames: z.enum(['accept', 'reject']).default('accept'),
+    /** Whether a client ping resets the idle timer (AWS: it does not). */
+    pingCountsAsActivity: z.boolean().default(false),
+    /** Largest number of open connections; new handshakes beyond it get 429. 0 = unlimited. */
+    maxConnections: z.number().int().min(0).default(0),
+  })
+  .strict();
+
+export const CredentialSchema = z
+  .object({
+    accessKeyId: z.string().min(1),
+    secretAccessKey: z.string().min(1),
+    /** When set, requests with this key must carry exactly this session token. */
+    sessionToken: z.string().min(1).optional(),
+  })
+  .strict();
+
+export const ManagementSchema = z
+  .object({
+    /** `sigv4` (default): every management call must be SigV4-signed by a configured key. `none`: no authentication, for local development only. */
+    auth: z.enum(['sigv4', 'none']).default('sigv4'),
+    /** Access keys accepted for management calls (and for AWS_IAM handshakes). */
+    credentials: z.array(CredentialSchema).default([]),
+    /** Also accept AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (/ AWS_SESSION_TOKEN) from the gateway's environment. */
+    credentialsFromEnv: z.boolean().default(false),
+    /** Signing regions accepted; default: any (AWS derives it from the host, which we cannot). */
+    regions: z.array(z.string().min(1)).optional(),
+    /** Token-bucket rate limit over all management calls; beyond it 429 LimitExceededException. Omit for none. */
+    rateLimit: z
+      .object({ perSecond: z.number().positive(), burst: z.number().int().positive() })
+      .strict()
+      .optional(),
+  })
+  .strict();
+
+export const ConfigSchema = z
+  .object({
+    /** Stage name: the first path segment of client and management URLs (AWS: `/{stage}`). */
+    stage: z.string().regex(/^[A-Za-z0-9_-]{1,128}$/, 'expected letters, digits, "-" or "_"').default('dev'),
+    /** Interface to listen on. 127.0.0.1 by default; `0.0.0.0` (or `::`) listens on all interfaces. */
+    host: z.string().min(1).default('127.0.0.1'),
+    /** TCP port; 0 picks a free one. */
+    port: z.number().int().min(0).max(65_535).default(8080),
+    /** API id shown in events (`requestContext.apiId`) and ARNs. */
+    apiId: z.string().regex(/^[a-z0-9]{1,32}$/, 'expected lowercase letters and digits').default('switchboard'),
+    /** Region shown in ARNs and given to handlers as AWS_REGION. */
+    region: z.string().min(1).default('us-east-1'),
+    /** Account id shown in ARNs. */
+    accountId: z.string().regex(/^\d{12}$/, 'expected 12 digits').default('000000000000'),
+    /** `requestContext.domainName`; default: the Host header the client sent. */
+    domainName: z.string().min(1).optional(),
+    /** How a message picks its route (AWS grammar: `$request.body.action`, `${request.body.a}/${request.body.b}`). */
+    routeSelectionExpression: z.string().min(1).default('$request.body.action'),
+    /** Routes by key: `$connect`, `$disconnect`, `$default` and custom keys. */
+    routes: z
+      .record(z.string().regex(ROUTE_KEY, 'route keys are $connect, $disconnect, $default, or custom keys not starting with "$"'), RouteSchema)
+      .default({}),
+    limits: LimitsSchema.default(LimitsSchema.parse({})),
+    management: ManagementSchema.default(ManagementSchema.parse({})),
+    /** Set AWS_REGION, AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI and credentials in process.env so in-process handlers can call back unchanged. */
+    handlerEnvironment: z.boolean().default(true),
+    logging: z
+      .object({
+        /** pino level: fatal, error, warn, info (default), debug, trace, silent. */
+        level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+      })
+      .strict()
+      .default({ level: 'info' }),
+  })
+  .strict()
+  .superRefine((c, ctx) => {
+    for (const [key, route] of Object.entries(c.routes)) {
+      const needsIntegration = key !== '$connect' && key !== '$disconnect';
+      if (needsIntegration && !route.handler && !route.http) {
+        ctx.addIssue({ code: 'custom', path: ['routes', key], message: 'a message route needs "handler" or "http"' });
+      }
+      if ((route.authorizer || route.authorizationType) && key !== '$connect') {
+        ctx.addIssue({ code: 'custom', path: ['routes', key], message: 'authorizers apply to $connect only (as on AWS)' });
+      }
+      if (route.authorizationType === 'CUSTOM' && !route.authorizer) {
+        ctx.addIssue({ code: 'custom', path: ['routes', key, 'authorizer'], message: 'authorizationType CUSTOM needs an "authorizer"' });
+      }
+      if (route.authorizationType === 'AWS_IAM' && route.authorizer) {
+        ctx.addIssue({ code: 'custom', path: ['routes', key], message: 'AWS_IAM and a custom authorizer cannot be combined' });
+      }
+      if ((route.routeResponse || route.routeResponseSelectionExpression) && key === '$disconnect') {
+        ctx.addIssue({ code: 'custom', path: ['routes', key], message: '$disconnect cannot have a route response' });
+      }
+    }
+    if (c.limits.frameBytes > c.limits.messageBytes) {
+      ctx.addIssue({ code: 'custom', path: ['limits', 'frameBytes'], message: 'must not exceed limits.messageBytes' });
+    }
+  });
+
+/** The configuration as written (input) and after defaults are applied (output). */
+export type ConfigInput = z.input<typeof ConfigSchema>;
+export type Config = z.output<typeof ConfigSchema>;
+export type RouteConfig = z.output<typeof RouteSchema>;
+export type AuthorizerConfig = z.output<typeof AuthorizerSchema>;

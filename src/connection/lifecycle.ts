@@ -1,0 +1,289 @@
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { Logger } from 'pino';
+import type { WebSocket } from 'ws';
+import type { Config } from '../config/schema.js';
+import { connectEvent, disconnectEvent, errorFrame, handshakeInfo, messageEvent, type ApiInfo, type HandshakeInfo, type MessageEvent } from '../events/events.js';
+import { IntegrationTimeout } from '../integrations/integration.js';
+import { toProxyResult, type ProxyResult } from '../integrations/proxy-response.js';
+import type { Registry } from '../registry/registry.js';
+import type { Route, RouteTable } from '../routing/route-table.js';
+import type { Transport } from '../transport/server.js';
+import { Connection } from './connection.js';
+import { newConnectionId, newRequestId } from './ids.js';
+
+/** What an authorizer decided about a handshake (issue: authorizers on $connect). */
+export type AuthorizeOutcome =
+  | { ok: true; principalId?: string | undefined; authorizer?: Record<string, unknown> | undefined }
+  | { ok: false; status: number; message: string };
+
+/** Runs before the $connect integration; absent when the API has no authorization. */
+export type Authorize = (conn: Connection, hs: HandshakeInfo, req: IncomingMessage, rawPath: string, rawQuery: string) => Promise<AuthorizeOutcome>;
+
+/** Applies Switchboard directives from a handler's answer (`switchboard` key: principal, groups). */
+export type ApplyDirectives = (conn: Connection, directives: unknown, routeKey: string) => void;
+
+export interface LifecycleDeps {
+  api: ApiInfo;
+  routes: RouteTable;
+  limits: Config['limits'];
+  /** `requestContext.domainName` override; default: the Host header. */
+  domainName: string | undefined;
+  nodeId: string;
+  transport: Transport;
+  registry: Registry;
+  logger: Logger;
+  authorize?: Authorize | undefined;
+  applyDirectives?: ApplyDirectives | undefined;
+}
+
+/** AWS's texts for the closes the gateway starts (spec §1.6). */
+export const CLOSE = {
+  deleted: { code: 1000, reason: 'Connection Closed Normally' },
+  idle: { code: 1001, reason: 'Going away' },
+  maxDuration: { code: 1001, reason: 'Going away' },
+  shutdown: { code: 1001, reason: 'Going away' },
+  binary: { code: 1003, reason: 'Binary frames are not supported' },
+  tooBig: { code: 1009, reason: 'Message too big' },
+  badUtf8: { code: 1007, reason: 'Invalid UTF-8' },
+  protocol: { code: 1002, reason: 'Protocol error' },
+} as const;
+
+const NO_STATUS_REASON = 'Client-side close frame status not set';
+const ABNORMAL_REASON = 'Connection closed abnormally';
+
+/** ws error codes → the close the gateway reports in $disconnect. */
+function causeOfSocketError(code: string | undefined): { code: number; reason: string } {
+  if (code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') return CLOSE.tooBig;
+  if (code === 'WS_ERR_INVALID_UTF8') return CLOSE.badUtf8;
+  return CLOSE.protocol;
+}
+
+/**
+ * Owns every connection of this node from handshake to $disconnect: runs the authorizer and
+ * $connect during the upgrade, routes messages to integrations, enforces idle and lifetime
+ * limits, and guarantees exactly one $disconnect per accepted connection, whoever closed it.
+ */
+export class ConnectionLifecycle {
+  /** The sockets held by this node, by connection id. */
+  readonly table = new Map<string, Connection>();
+  private readonly pending = new Set<Promise<unknown>>();
+  private readonly sweeper: NodeJS.Timeout;
+  private shuttingDown = false;
+  private readonly idleMs: number;
+  private readonly maxMs: number;
+
+  constructor(private readonly d: LifecycleDeps) {
+    this.idleMs = d.limits.idleTimeoutSeconds * 1000;
+    this.maxMs = d.limits.maxConnectionSeconds * 1000;
+    // One sweep over all connections instead of a timer per connection reset on every message.
+    const every = Math.max(20, Math.min(1000, Math.min(this.idleMs, this.maxMs) / 10));
+    this.sweeper = setInterval(() => this.sweep(), every);
+    this.sweeper.unref();
+  }
+
+  /** Handles a WebSocket upgrade for this stage: authorizer, $connect, then accept or reject. */
+  async handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, rawPath: string, rawQuery: string): Promise<void> {
+    const { transport, limits, logger } = this.d;
+    socket.on('error', () => socket.destroy()); // a reset during the handshake is the client's business, not a crash
+    if (this.shuttingDown) return transport.reject(socket, 503);
+    if (limits.maxConnections > 0 && this.table.size >= limits.maxConnections) {
+      logger.warn({ limit: limits.maxConnections }, 'connection refused: maxConnections reached');
+      return transport.reject(socket, 429, '{"message":"Too Many Requests"}');
+    }
+    const now = Date.now();
+    const sourceIp = normalizeIp(req.socket.remoteAddress);
+    const userAgent = req.headers['user-agent'];
+    const conn = new Connection(
+      newConnectionId(),
+      this.d.api.stage,
+      now,
+      userAgent === undefined ? { sourceIp } : { sourceIp, userAgent },
+      this.d.domainName ?? req.headers.host ?? 'localhost',
+      this.d.nodeId,
+      limits.sendBufferBytes,
+    );
+    const hs = handshakeInfo(req, rawQuery, sourceIp, false);
+
+    if (this.d.authorize) {
+      let outcome: AuthorizeOutcome;
+      try {
+        outcome = await this.d.authorize(conn, hs, req, rawPath, rawQuery);
+      } catch (err) {
+        logger.error({ err, connectionId: conn.id }, 'authorizer failed');
+        outcome = { ok: false, status: 500, message: 'Internal server error' };
+      }
+      if (!outcome.ok) return transport.reject(socket, outcome.status, JSON.stringify({ message: outcome.message }));
+      conn.principalId = outcome.principalId;
+      conn.authorizer = outcome.authorizer;
+    }
+
+    let result: ProxyResult | undefined;
+    const route = this.d.routes.connect;
+    if (route?.integration) {
+      try {
+        result = toProxyResult(await route.integration.invoke(connectEvent(conn, this.d.api, hs, now), route.timeoutMs, route.functionName));
+      } catch (err) {
+        const timedOut = err instanceof IntegrationTimeout;
+        logger.warn({ err, connectionId: conn.id, route: '$connect' }, timedOut ? '$connect timed out' : '$connect integration failed');
+        // AWS: a failing $connect Lambda gives 502; a timeout is a gateway timeout.
+        return transport.reject(socket, timedOut ? 504 : 502, JSON.stringify({ message: timedOut ? 'Endpoint request timed out' : 'Internal server error' }));
+      }
+      if (result.statusCode < 200 || result.statusCode > 299) {
+        logger.debug({ connectionId: conn.id, status: result.statusCode }, '$connect refused the connection');
+        return transport.reject(socket, result.statusCode, result.body);
+      }
+    }
+
+    if (this.shuttingDown) {
+      transport.reject(socket, 503);
+      return this.dispatchDisconnect(conn, CLOSE.shutdown.code, CLOSE.shutdown.reason);
+    }
+    const ws = await transport.accept(req, socket, head, result?.headers);
+    if (ws === null) {
+      // $connect accepted it (and may have stored it), so its $disconnect must run too.
+      return this.dispatchDisconnect(conn, 1006, ABNORMAL_REASON);
+    }
+    this.open(conn, ws);
+    if (result?.switchboard !== undefined) this.directives(conn, result.switchboard, '$connect');
+    // A route response on $connect sends the body once the socket is open.
+    if (route?.routeResponse && result?.body !== undefined) this.reply(conn, result);
+  }
+
+  private open(conn: Connection, ws: WebSocket): void {
+    conn.socket = ws;
+    conn.state = 'open';
+    this.table.set(conn.id, conn);
+    void this.d.registry.add(conn);
+    ws.on('message', (data: Buffer, isBinary: boolean) => this.onMessage(conn, data, isBinary));
+    ws.on('error', (err: Error & { code?: string }) => {
+      conn.closeCause ??= causeOfSocketError(err.code);
+      this.d.logger.debug({ connectionId: conn.id, err: err.message }, 'socket error');
+    });
+    ws.on('close', (code: number, reason: Buffer) => this.onClose(conn, code, reason));
+    if (this.d.limits.pingCountsAsActivity) ws.on('ping', () => (conn.lastActiveAt = Date.now()));
+  }
+
+  /** The hot path: frame in → route → integration → frame out. No logging, no awaits. */
+  private onMessage(conn: Connection, data: Buffer, isBinary: boolean): void {
+    const now = Date.now();
+    conn.lastActiveAt = now;
+    let route: Route | undefined;
+    let body: string;
+    if (isBinary) {
+      if (this.d.limits.binaryFrames === 'reject') {
+        conn.close(CLOSE.binary.code, CLOSE.binary.reason);
+        return;
+      }
+      body = data.toString('base64');
+      route = this.d.routes.fallback; // a binary frame cannot be evaluated as JSON
+    } else {
+      body = data.toString();
+      route = this.d.routes.select(body);
+    }
+    if (route === undefined || route.integration === null) {
+      conn.send(errorFrame('Forbidden', conn.id, newRequestId()), false);
+      return;
+    }
+    const event = messageEvent(conn, this.d.api, route.key, body, isBinary, now);
+    const r = route;
+    r.integration!.invoke(event, r.timeoutMs, r.functionName).then(
+      (raw) => this.onResult(conn, r, event, raw),
+      (err: unknown) => this.onFailure(conn, r, event, err),
+    );
+  }
+
+  private onResult(conn: Connection, route: Route, event: MessageEvent, raw: unknown): void {
+    let result: ProxyResult;
+    try {
+      result = toProxyResult(raw);
+    } catch (err) {
+      this.onFailure(conn, route, event, err);
+      return;
+    }
+    if (result.switchboard !== undefined) this.directives(conn, result.switchboard, route.key);
+    if (route.routeResponse && result.body !== undefined) this.reply(conn, result);
+  }
+
+  private onFailure(conn: Connection, route: Route, event: MessageEvent, err: unknown): void {
+    const timedOut = err instanceof IntegrationTimeout;
+    this.d.logger.warn({ err, connectionId: conn.id, route: route.key, requestId: event.requestContext.requestId }, timedOut ? 'integration timed out' : 'integration failed');
+    conn.send(errorFrame(timedOut ? 'Endpoint request timed out' : 'Internal server error', conn.id, event.requestContext.requestId), false);
+  }
+
+  /** Sends a route response to the caller; a full buffer or a closed socket is logged, not hidden. */
+  private reply(conn: Connection, result: ProxyResult): void {
+    const outcome = result.isBase64Encoded ? conn.send(Buffer.from(result.body!, 'base64'), true) : conn.send(result.body!, false);
+    if (outcome !== 'ok') this.d.logger.warn({ connectionId: conn.id, outcome }, 'route response not delivered');
+  }
+
+  private directives(conn: Connection, directives: unknown, routeKey: string): void {
+    if (!this.d.applyDirectives) {
+      this.d.logger.warn({ connectionId: conn.id, route: routeKey }, 'ignored "switchboard" directives in a handler answer: not supported by this gateway');
+      return;
+    }
+    try {
+      this.d.applyDirectives(conn, directives, routeKey);
+    } catch (err) {
+      this.d.logger.warn({ err, connectionId: conn.id, route: routeKey }, 'invalid "switchboard" directives in a handler answer');
+    }
+  }
+
+  private onClose(conn: Connection, code: number, reasonBuf: Buffer): void {
+    if (conn.state === 'closed') return;
+    let reason: string;
+    if (conn.closeCause) {
+      code = conn.closeCause.code;
+      reason = conn.closeCause.reason;
+    } else if (code === 1005) reason = NO_STATUS_REASON;
+    else if (code === 1006) reason = ABNORMAL_REASON;
+    else reason = reasonBuf.toString();
+    this.table.delete(conn.id);
+    void this.d.registry.remove(conn.id);
+    this.dispatchDisconnect(conn, code, reason);
+  }
+
+  /** Runs $disconnect once for an accepted connection; its answer is ignored, its failure logged. */
+  private dispatchDisconnect(conn: Connection, code: number, reason: string): void {
+    if (conn.state === 'closed') return;
+    conn.state = 'closed';
+    const route = this.d.routes.disconnect;
+    if (!route?.integration) return;
+    const p = route.integration
+      .invoke(disconnectEvent(conn, this.d.api, code, reason), route.timeoutMs, route.functionName)
+      .catch((err: unknown) => this.d.logger.warn({ err, connectionId: conn.id }, '$disconnect integration failed'))
+      .finally(() => this.pending.delete(p));
+    this.pending.add(p);
+  }
+
+  /** Closes connections past the idle timeout or the maximum duration (AWS: 1001 "Going away"). */
+  private sweep(): void {
+    const now = Date.now();
+    for (const conn of this.table.values()) {
+      if (conn.state !== 'open') continue;
+      if (now - conn.connectedAt >= this.maxMs) conn.close(CLOSE.maxDuration.code, CLOSE.maxDuration.reason);
+      else if (now - conn.lastActiveAt >= this.idleMs) conn.close(CLOSE.idle.code, CLOSE.idle.reason);
+    }
+  }
+
+  /**
+   * Drains: refuses new handshakes, closes every connection with 1001 "Going away", waits for
+   * the close handshakes (terminating stragglers after `graceMs`) and for $disconnect handlers.
+   */
+  async shutdown(graceMs = 3000): Promise<void> {
+    this.shuttingDown = true;
+    clearInterval(this.sweeper);
+    for (const conn of this.table.values()) conn.close(CLOSE.shutdown.code, CLOSE.shutdown.reason);
+    const deadline = Date.now() + graceMs;
+    while (this.table.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    for (const conn of this.table.values()) conn.terminate(CLOSE.shutdown.code, CLOSE.shutdown.reason);
+    while (this.table.size > 0 && Date.now() < deadline + 1000) await new Promise((r) => setTimeout(r, 10));
+    await Promise.allSettled([...this.pending]);
+  }
+}
+
+/** `::ffff:127.0.0.1` → `127.0.0.1`, as AWS reports IPv4 clients. */
+function normalizeIp(ip: string | undefined): string {
+  if (!ip) return '';
+  return ip.startsWith('::ffff:') ? ip.slice(7) : ip;
+}

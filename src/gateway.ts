@@ -1,0 +1,189 @@
+import { randomBytes } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { CredentialStore, type Credential } from './auth/credentials.js';
+import { SigV4Verifier } from './auth/sigv4.js';
+import { LocalBus } from './bus/bus-local.js';
+import { validateConfig } from './config/load.js';
+import type { Config, ConfigInput } from './config/schema.js';
+import { ConnectionLifecycle } from './connection/lifecycle.js';
+import type { ApiInfo } from './events/events.js';
+import { ManagementApi } from './management/api.js';
+import { TokenBucket } from './management/rate-limit.js';
+import { createLogger, type Logger } from './observability/logger.js';
+import { MemoryRegistry } from './registry/registry-memory.js';
+import { buildRouteTable } from './routing/route-table.js';
+import { Transport } from './transport/server.js';
+
+/** How to start a gateway in-process. */
+export interface GatewayOptions {
+  /** The configuration, as written in a file (validated here) or already validated. */
+  config: ConfigInput | Config;
+  /** Folder that relative handler paths resolve against; default: the current directory. */
+  baseDir?: string;
+  /** Overrides `port` (0 picks a free port). */
+  port?: number;
+  /** Overrides `host`. */
+  host?: string;
+  /** A pino logger; default: JSON on stderr at `logging.level`. */
+  logger?: Logger;
+  /** Environment read for `management.credentialsFromEnv`; default process.env. */
+  env?: NodeJS.ProcessEnv;
+}
+
+/** A running gateway. */
+export interface Gateway {
+  /** Client URL: `ws://HOST:PORT/STAGE`. */
+  readonly url: string;
+  /** Management endpoint, as given to the AWS SDK: `http://HOST:PORT/STAGE`. */
+  readonly managementEndpoint: string;
+  readonly port: number;
+  readonly stage: string;
+  /** The credentials handlers are given (and that management calls may be signed with). */
+  readonly handlerCredentials: Credential | undefined;
+  readonly config: Config;
+  readonly logger: Logger;
+  /** Open connections on this node. */
+  connectionCount(): number;
+  /** Drains: refuses new connections, closes open ones with 1001 "Going away", waits for $disconnect handlers, stops listening. */
+  close(): Promise<void>;
+}
+
+const WS_KEY = /^[+/0-9A-Za-z]{22}==$/;
+
+/** Splits a request target into its raw path, raw query and non-empty raw path segments. */
+function splitTarget(url: string | undefined): { rawPath: string; rawQuery: string; segments: string[] } {
+  const target = url ?? '/';
+  const q = target.indexOf('?');
+  const rawPath = q === -1 ? target : target.slice(0, q);
+  const rawQuery = q === -1 ? '' : target.slice(q + 1);
+  // SDK v3 with a trailing-slash endpoint sends `/dev//@connections/…`: empty segments collapse.
+  return { rawPath, rawQuery, segments: rawPath.split('/').filter((s) => s !== '') };
+}
+
+/** Accepted credentials: configured ones, plus the environment's when asked. */
+function collectCredentials(config: Config, env: NodeJS.ProcessEnv): Credential[] {
+  const list: Credential[] = config.management.credentials.map((c) => ({ ...c }));
+  if (config.management.credentialsFromEnv && env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY) {
+    list.push({ accessKeyId: env.AWS_ACCESS_KEY_ID, secretAccessKey: env.AWS_SECRET_ACCESS_KEY });
+  }
+  return list;
+}
+
+/**
+ * Starts a gateway: validates the configuration, loads every handler (failing before listening
+ * when one is missing), and listens. The one place that knows all the parts.
+ */
+export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
+  const config = validateConfig(opts.config);
+  const env = opts.env ?? process.env;
+  const host = opts.host ?? config.host;
+  const logger = opts.logger ?? createLogger(config.logging.level);
+  const api: ApiInfo = { apiId: config.apiId, stage: config.stage, region: config.region, accountId: config.accountId };
+
+  const credentials = collectCredentials(config, env);
+  if (config.management.auth === 'sigv4' && credentials.length === 0) {
+    // Handlers must still be able to call back: mint a key for this run and hand it to them.
+    credentials.push({ accessKeyId: `SBLOCAL${randomBytes(6).toString('hex').toUpperCase()}`, secretAccessKey: randomBytes(24).toString('base64url') });
+    logger.warn({ accessKeyId: credentials[0]!.accessKeyId }, 'no management credentials configured: generated one for this run (given to in-process handlers only); set management.credentials to call the management API from outside');
+  }
+  if (config.management.auth === 'none') {
+    logger.warn('MANAGEMENT API AUTHENTICATION IS OFF (management.auth: none): anyone who can reach this port can push to and disconnect every client. For local development only.');
+  }
+
+  const routes = await buildRouteTable(config, opts.baseDir ?? process.cwd());
+  const registry = new MemoryRegistry();
+  let lifecycle!: ConnectionLifecycle;
+  const bus = new LocalBus((id) => lifecycle.table.get(id));
+  const store = new CredentialStore(credentials);
+  const management = new ManagementApi({
+    stage: config.stage,
+    messageBytes: config.limits.messageBytes,
+    registry,
+    bus,
+    logger,
+    verifier: config.management.auth === 'sigv4' ? new SigV4Verifier({ credentials: store, regions: config.management.regions }) : null,
+    rateLimiter: config.management.rateLimit ? new TokenBucket(config.management.rateLimit.perSecond, config.management.rateLimit.burst) : undefined,
+  });
+
+  const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    const { rawPath, rawQuery, segments } = splitTarget(req.url);
+    if (segments.length !== 1 || segments[0] !== config.stage) return transport.reject(socket, 403, '{"message":"Forbidden"}');
+    const key = req.headers['sec-websocket-key'];
+    const version = req.headers['sec-websocket-version'];
+    if (req.method !== 'GET' || req.headers.upgrade?.toLowerCase() !== 'websocket' || !key || !WS_KEY.test(key) || (version !== '13' && version !== '8')) {
+      return transport.reject(socket, 400, '{"message":"Bad WebSocket handshake"}');
+    }
+    lifecycle.handleUpgrade(req, socket, head, rawPath, rawQuery).catch((err: unknown) => {
+      logger.error({ err }, 'handshake failed');
+      transport.reject(socket, 500);
+    });
+  };
+
+  const onRequest = (req: IncomingMessage, res: ServerResponse) => {
+    const { rawPath, rawQuery, segments } = splitTarget(req.url);
+    if (segments[0] === config.stage && segments.length >= 2 && segments[1]!.startsWith('@')) {
+      return management.handle(req, res, rawPath, rawQuery, segments.slice(1));
+    }
+    req.resume();
+    if (segments.some((s) => s.startsWith('@'))) {
+      // A management call for another stage: AWS answers 403 Forbidden.
+      res.writeHead(403, { 'content-type': 'application/json', 'x-amzn-errortype': 'ForbiddenException' });
+      return res.end('{"message":"Forbidden"}');
+    }
+    // A plain HTTP request on the WebSocket URL (AWS: 426 on any path).
+    res.writeHead(426, { 'content-type': 'application/json', upgrade: 'websocket', connection: 'Upgrade' });
+    res.end('{"message":"Upgrade Required"}');
+  };
+
+  const transport = new Transport({ host, port: opts.port ?? config.port, messageBytes: config.limits.messageBytes, frameBytes: config.limits.frameBytes, onUpgrade, onRequest });
+  lifecycle = new ConnectionLifecycle({
+    api,
+    routes,
+    limits: config.limits,
+    domainName: config.domainName,
+    nodeId: 'local',
+    transport,
+    registry,
+    logger,
+  });
+
+  const port = await transport.listen();
+  const urlHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
+  const managementEndpoint = `http://${urlHost}:${port}/${config.stage}`;
+  const handlerCredentials = credentials[0];
+
+  if (config.handlerEnvironment) {
+    // What Lambda gives a function, pointed at this gateway, so unchanged AWS handlers can call back.
+    process.env.AWS_REGION = config.region;
+    process.env.AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI = managementEndpoint;
+    const envKey = process.env.AWS_ACCESS_KEY_ID;
+    if (handlerCredentials && !credentials.some((c) => c.accessKeyId === envKey && c.secretAccessKey === process.env.AWS_SECRET_ACCESS_KEY)) {
+      process.env.AWS_ACCESS_KEY_ID = handlerCredentials.accessKeyId;
+      process.env.AWS_SECRET_ACCESS_KEY = handlerCredentials.secretAccessKey;
+      if (handlerCredentials.sessionToken) process.env.AWS_SESSION_TOKEN = handlerCredentials.sessionToken;
+      else delete process.env.AWS_SESSION_TOKEN;
+    } else if (!handlerCredentials && !envKey) {
+      process.env.AWS_ACCESS_KEY_ID = 'SWITCHBOARDLOCAL';
+      process.env.AWS_SECRET_ACCESS_KEY = 'switchboard-local';
+    }
+  }
+
+  let closing: Promise<void> | undefined;
+  return {
+    url: `ws://${urlHost}:${port}/${config.stage}`,
+    managementEndpoint,
+    port,
+    stage: config.stage,
+    handlerCredentials,
+    config,
+    logger,
+    connectionCount: () => lifecycle.table.size,
+    close: () =>
+      (closing ??= (async () => {
+        const stopped = transport.close();
+        await lifecycle.shutdown();
+        await stopped;
+      })()),
+  };
+}

@@ -1,0 +1,90 @@
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { withTimeout, type Integration } from './integration.js';
+import { LambdaContext } from './lambda-context.js';
+
+/** A Lambda-style handler: `(event, context)` returning a value or a promise (callback style also works). */
+export type HandlerFunction = (event: any, context: any, callback?: (err: unknown, result?: unknown) => void) => unknown;
+
+/** A handler reference that could not be loaded; the message says which file or export. */
+export class HandlerLoadError extends Error {
+  override name = 'HandlerLoadError';
+}
+
+const TS_FILE = /\.(c|m)?tsx?$/;
+
+/**
+ * Loads `./path/module.ts#exportName` (export defaults to `handler`) relative to `baseDir`.
+ * TypeScript modules load through tsx so users' handler files run unchanged, compiled or not.
+ */
+export async function loadHandler(ref: string, baseDir: string): Promise<{ fn: HandlerFunction; file: string; exportName: string }> {
+  const hash = ref.lastIndexOf('#');
+  const spec = hash === -1 ? ref : ref.slice(0, hash);
+  const exportName = hash === -1 ? 'handler' : ref.slice(hash + 1);
+  const file = path.resolve(baseDir, spec);
+  let mod: Record<string, unknown>;
+  try {
+    if (TS_FILE.test(file)) {
+      const { tsImport } = await import('tsx/esm/api');
+      mod = (await tsImport(pathToFileURL(file).href, import.meta.url)) as Record<string, unknown>;
+    } else {
+      mod = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
+    }
+  } catch (err) {
+    throw new HandlerLoadError(`cannot load handler module ${file}: ${(err as Error).message}`);
+  }
+  // CommonJS modules arrive with their exports under `default`.
+  const fn = mod[exportName] ?? (mod.default as Record<string, unknown> | undefined)?.[exportName];
+  if (typeof fn !== 'function') {
+    const names = Object.keys(mod).filter((k) => typeof mod[k] === 'function');
+    throw new HandlerLoadError(`${file} has no exported function "${exportName}" (exported functions: ${names.join(', ') || 'none'})`);
+  }
+  return { fn: fn as HandlerFunction, file, exportName };
+}
+
+/** Calls a callback-style handler (three parameters) as a promise. */
+function callWithCallback(fn: HandlerFunction, event: unknown, ctx: LambdaContext): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    let settled = false;
+    const cb = (err: unknown, result?: unknown) => {
+      if (settled) return;
+      settled = true;
+      if (err) reject(err instanceof Error ? err : new Error(String(err)));
+      else resolve(result);
+    };
+    try {
+      const r = fn(event, ctx, cb);
+      if (r && typeof (r as Promise<unknown>).then === 'function') (r as Promise<unknown>).then((v) => cb(null, v), (e) => cb(e ?? new Error('handler rejected')));
+    } catch (e) {
+      cb(e ?? new Error('handler threw'));
+    }
+  });
+}
+
+/** An in-process handler module, called with a Lambda-like context and a timeout. */
+export class HandlerIntegration implements Integration {
+  readonly description: string;
+
+  constructor(
+    private readonly fn: HandlerFunction,
+    ref: string,
+    private readonly region: string,
+    private readonly accountId: string,
+  ) {
+    this.description = `handler ${ref}`;
+  }
+
+  invoke(event: object, timeoutMs: number, functionName: string): Promise<unknown> {
+    const ctx = new LambdaContext(functionName, Date.now() + timeoutMs, this.region, this.accountId);
+    if (this.fn.length >= 3) return withTimeout(callWithCallback(this.fn, event, ctx), timeoutMs);
+    let r: unknown;
+    try {
+      r = this.fn(event, ctx);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    // A synchronous answer needs no timer.
+    if (r !== null && typeof r === 'object' && typeof (r as Promise<unknown>).then === 'function') return withTimeout(r as Promise<unknown>, timeoutMs);
+    return Promise.resolve(r);
+  }
+}

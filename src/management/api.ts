@@ -1,0 +1,198 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { isUtf8 } from 'node:buffer';
+import type { Logger } from 'pino';
+import type { SigV4Verifier } from '../auth/sigv4.js';
+import type { Bus } from '../bus/bus.js';
+import { newRequestId } from '../connection/ids.js';
+import type { ConnectionRecord, Registry } from '../registry/registry.js';
+import { closeParams } from './close-params.js';
+import { ApiError, badRequest, gone, limitExceeded, payloadTooLarge, sendEmpty, sendError, sendJson } from './errors.js';
+import type { TokenBucket } from './rate-limit.js';
+
+/** One management call, parsed and authenticated. */
+export interface ManagementCall {
+  method: string;
+  /** Path parameters, percent-decoded. */
+  params: Record<string, string>;
+  query: URLSearchParams;
+  body: Buffer;
+  requestId: string;
+  res: ServerResponse;
+  /** The access key that signed the call (undefined with `auth: none`). */
+  accessKeyId: string | undefined;
+}
+
+/** A management route: a method and a pattern of path segments after the stage (`:name` captures). */
+export interface ManagementRoute {
+  method: string;
+  pattern: string[];
+  handle(call: ManagementCall): void | Promise<void>;
+}
+
+export interface ManagementDeps {
+  stage: string;
+  /** Largest payload accepted (AWS: 128 KB), 413 beyond. */
+  messageBytes: number;
+  registry: Registry;
+  bus: Bus;
+  logger: Logger;
+  /** null: `auth: none` (local development only). */
+  verifier: SigV4Verifier | null;
+  rateLimiter?: TokenBucket | undefined;
+  /** Switchboard's own operations, added beside AWS's. */
+  extensions?: ManagementRoute[] | undefined;
+}
+
+/** GetConnection's timestamps: ISO-8601 strings with milliseconds (epoch numbers break SDK v3). */
+function iso(ms: number): string {
+  return new Date(ms).toISOString();
+}
+
+/** The GetConnection answer for a record (camelCase on the wire; the SDKs map it to ConnectedAt, Identity…). */
+export function connectionInfo(rec: ConnectionRecord): { connectedAt: string; identity: { sourceIp: string; userAgent: string | null }; lastActiveAt: string } {
+  return { connectedAt: iso(rec.connectedAt), identity: { sourceIp: rec.identity.sourceIp, userAgent: rec.identity.userAgent ?? null }, lastActiveAt: iso(rec.lastActiveAt) };
+}
+
+/** True when a record exists and its connection is open (a closing connection is already gone for callers). */
+export function isOpen(rec: ConnectionRecord | undefined): rec is ConnectionRecord {
+  return rec !== undefined && (rec.state === undefined || rec.state === 'open');
+}
+
+/**
+ * The Connection Management API: AWS's `POST/GET/DELETE /{stage}/@connections/{id}`,
+ * SigV4-verified, with AWS's error shapes, plus whatever extension routes are given. It
+ * talks to the registry and the bus only, never to sockets.
+ */
+export class ManagementApi {
+  private readonly routes: ManagementRoute[];
+
+  constructor(private readonly d: ManagementDeps) {
+    this.routes = [
+      { method: 'POST', pattern: ['@connections', ':connectionId'], handle: (c) => this.post(c) },
+      { method: 'GET', pattern: ['@connections', ':connectionId'], handle: (c) => this.get(c) },
+      { method: 'DELETE', pattern: ['@connections', ':connectionId'], handle: (c) => this.delete(c) },
+      ...(d.extensions ?? []),
+    ];
+  }
+
+  /**
+   * Serves one request whose path is `/{stage}/@…`. `segments` are the raw (still encoded)
+   * path segments after the stage, empty ones already dropped.
+   */
+  handle(req: IncomingMessage, res: ServerResponse, rawPath: string, rawQuery: string, segments: string[]): void {
+    const requestId = newRequestId();
+    this.serve(req, res, rawPath, rawQuery, segments, requestId).catch((err: unknown) => {
+      if (err instanceof ApiError) {
+        if (err.status >= 400 && err.status !== 410) this.d.logger.info({ requestId, method: req.method, path: rawPath, status: err.status, error: err.errorType, reason: err.message }, 'management call refused');
+        if (!res.headersSent) sendError(res, err, requestId);
+        return;
+      }
+      this.d.logger.error({ err, requestId, method: req.method, path: rawPath }, 'management call failed');
+      if (!res.headersSent) sendError(res, new ApiError(500, 'InternalServerErrorException', 'Internal server error'), requestId);
+      else res.destroy();
+    });
+  }
+
+  private async serve(req: IncomingMessage, res: ServerResponse, rawPath: string, rawQuery: string, segments: string[], requestId: string): Promise<void> {
+    const method = req.method ?? 'GET';
+    const body = await readBody(req, this.d.messageBytes);
+    let accessKeyId: string | undefined;
+    if (this.d.verifier) {
+      const v = await this.d.verifier.verify({ method, rawPath, rawQuery, headers: req.headers, body });
+      if (!v.ok) throw new ApiError(v.status, v.errorType, v.message);
+      accessKeyId = v.accessKeyId;
+    }
+    if (this.d.rateLimiter && !this.d.rateLimiter.take()) throw limitExceeded('Rate exceeded');
+
+    let methodMatched = false;
+    for (const route of this.routes) {
+      const params = match(route.pattern, segments);
+      if (params === null) continue;
+      if (route.method !== method) {
+        methodMatched = true;
+        continue;
+      }
+      await route.handle({ method, params, query: new URLSearchParams(rawQuery), body, requestId, res, accessKeyId });
+      return;
+    }
+    const path = `${this.d.stage}/${segments.join('/')}`;
+    throw new ApiError(methodMatched ? 405 : 404, methodMatched ? 'MethodNotAllowedException' : 'NotFoundException', `No method found matching route ${path} for http method ${method}.`);
+  }
+
+  /** PostToConnection: the raw body goes out as a text frame when it is UTF-8, else binary. */
+  private async post(c: ManagementCall): Promise<void> {
+    const rec = await this.d.registry.get(c.params.connectionId!);
+    if (!isOpen(rec)) throw gone();
+    const outcome = await this.d.bus.send(rec.nodeId, rec.id, c.body, !isUtf8(c.body));
+    if (outcome === 'gone') throw gone();
+    if (outcome === 'full') throw limitExceeded('The client-side send buffer is full; retry later');
+    sendEmpty(c.res, 200, c.requestId);
+  }
+
+  private async get(c: ManagementCall): Promise<void> {
+    const rec = await this.d.registry.get(c.params.connectionId!);
+    if (!isOpen(rec)) throw gone();
+    sendJson(c.res, 200, connectionInfo(rec), c.requestId);
+  }
+
+  /** DeleteConnection: AWS's 1000 "Connection Closed Normally", or the `code`/`reason` asked for. */
+  private async delete(c: ManagementCall): Promise<void> {
+    const close = closeParams(c.query);
+    const rec = await this.d.registry.get(c.params.connectionId!);
+    if (!isOpen(rec)) throw gone();
+    if (!(await this.d.bus.close(rec.nodeId, rec.id, close.code, close.reason))) throw gone();
+    sendEmpty(c.res, 204, c.requestId);
+  }
+}
+
+/** Matches raw segments against a pattern, percent-decoding captures; null when it does not match. */
+function match(pattern: string[], segments: string[]): Record<string, string> | null {
+  if (pattern.length !== segments.length) return null;
+  const params: Record<string, string> = {};
+  for (let i = 0; i < pattern.length; i++) {
+    const p = pattern[i]!;
+    const s = segments[i]!;
+    if (p.charCodeAt(0) === 58 /* : */) {
+      let value: string;
+      try {
+        value = decodeURIComponent(s);
+      } catch {
+        throw badRequest(`Malformed percent-encoding in path segment "${s}"`);
+      }
+      if (value === '') throw badRequest(`Empty ${p.slice(1)}`);
+      params[p.slice(1)] = value;
+    } else if (p !== s) return null;
+  }
+  return params;
+}
+
+/** Reads a request body up to `limit` bytes; beyond it, 413 without reading the rest. */
+function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  const declared = Number(req.headers['content-length'] ?? 0);
+  if (declared > limit) {
+    req.resume();
+    return Promise.reject(payloadTooLarge(limit));
+  }
+  if (declared === 0 && req.headers['transfer-encoding'] === undefined) {
+    req.resume();
+    return Promise.resolve(EMPTY);
+  }
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        req.removeAllListeners('data');
+        req.resume();
+        reject(payloadTooLarge(limit));
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size)));
+    req.on('error', reject);
+  });
+}
+
+const EMPTY = Buffer.alloc(0);

@@ -1,0 +1,49 @@
+import type { ServerResponse } from 'node:http';
+
+/**
+ * An error answered the way AWS answers it (restJson1): the status, `x-amzn-ErrorType` (which
+ * the SDKs use to pick the exception class, never the status) and a JSON `{"message"}` body.
+ * `message: null` sends an empty body, as AWS does for 410 GoneException.
+ */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly errorType: string,
+    message: string | null,
+  ) {
+    super(message ?? '');
+    this.bodyless = message === null;
+  }
+  readonly bodyless: boolean;
+}
+
+export const gone = () => new ApiError(410, 'GoneException', null);
+export const badRequest = (message: string) => new ApiError(400, 'BadRequestException', message);
+export const forbidden = (message = 'Forbidden') => new ApiError(403, 'ForbiddenException', message);
+export const payloadTooLarge = (limit: number) => new ApiError(413, 'PayloadTooLargeException', `Request payload is larger than the maximum of ${limit} bytes`);
+export const limitExceeded = (message: string) => new ApiError(429, 'LimitExceededException', message);
+
+/** Writes an ApiError with AWS's headers. */
+export function sendError(res: ServerResponse, err: ApiError, requestId: string): void {
+  const body = err.bodyless ? '' : JSON.stringify({ message: err.message });
+  res.writeHead(err.status, {
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(body),
+    'x-amzn-requestid': requestId,
+    'x-amzn-errortype': err.errorType,
+  });
+  res.end(body);
+}
+
+/** Writes a JSON success answer. */
+export function sendJson(res: ServerResponse, status: number, value: unknown, requestId: string): void {
+  const body = JSON.stringify(value);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), 'x-amzn-requestid': requestId });
+  res.end(body);
+}
+
+/** Writes an empty success answer (200 for PostToConnection, 204 for DeleteConnection). */
+export function sendEmpty(res: ServerResponse, status: number, requestId: string): void {
+  res.writeHead(status, status === 204 ? { 'x-amzn-requestid': requestId } : { 'content-type': 'application/json', 'content-length': 0, 'x-amzn-requestid': requestId });
+  res.end();
+}

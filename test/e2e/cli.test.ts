@@ -1,0 +1,99 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { describe, it } from 'node:test';
+import { TestClient } from '../helpers/client.js';
+import { FIXTURES, ROOT } from '../helpers/gateway.js';
+
+const CLI = path.join(ROOT, 'src', 'cli', 'main.ts');
+
+/** Runs the real `switchboard` command (through tsx) and collects its output. */
+function run(args: string[], opts: { untilLine?: RegExp; env?: NodeJS.ProcessEnv } = {}) {
+  const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], { cwd: ROOT, env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+  child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+  const exited = new Promise<number>((resolve) => child.on('exit', (code) => resolve(code ?? -1)));
+  const line = new Promise<string>((resolve, reject) => {
+    if (!opts.untilLine) return;
+    const check = () => {
+      const m = opts.untilLine!.exec(stdout);
+      if (m) resolve(m[0]);
+    };
+    child.stdout.on('data', check);
+    void exited.then(() => reject(new Error(`exited before printing ${opts.untilLine}: ${stdout}\n${stderr}`)));
+  });
+  return { child, exited, line, out: () => ({ stdout, stderr }) };
+}
+
+function configFile(text: string): string {
+  const dir = mkdtempSync(path.join(tmpdir(), 'sb-cli-'));
+  const file = path.join(dir, 'switchboard.yaml');
+  writeFileSync(file, text);
+  return file;
+}
+
+describe('switchboard command', () => {
+  it('rejects a bad configuration before listening, naming each key, with a non-zero exit', async () => {
+    const file = configFile(`stage: "bad stage"\nport: 99999\nlimits:\n  idleTimeoutSeconds: -1\n  frameBytez: 10\nroutes:\n  echo:\n    handler: "no hash here#1bad"\n`);
+    const r = run(['start', '--config', file]);
+    const code = await r.exited;
+    assert.notEqual(code, 0);
+    const { stderr, stdout } = r.out();
+    assert.equal(stdout, '', 'nothing printed as listening');
+    for (const key of ['stage', 'port', 'limits.idleTimeoutSeconds', 'limits', 'routes.echo.handler']) assert.match(stderr, new RegExp(`\\b${key.replace('.', '\\.')}: `), `names ${key}`);
+    assert.match(stderr, /frameBytez/);
+  });
+
+  it('rejects a handler module that does not exist, and an export that does not exist', async () => {
+    const missing = run(['start', '--config', configFile(`routes:\n  echo:\n    handler: ./nowhere.ts#handler\n`)]);
+    assert.equal(await missing.exited, 2);
+    assert.match(missing.out().stderr, /cannot load handler module .*nowhere\.ts/);
+    const file = configFile(`routes:\n  echo:\n    handler: ${path.join(FIXTURES, 'handlers.ts')}#noSuchExport\n`);
+    const noExport = run(['start', '--config', file]);
+    assert.equal(await noExport.exited, 2);
+    assert.match(noExport.out().stderr, /no exported function "noSuchExport"/);
+  });
+
+  it('rejects a missing file, invalid YAML and an unset environment variable', async () => {
+    const none = run(['start', '--config', '/nonexistent/switchboard.yaml']);
+    assert.notEqual(await none.exited, 0);
+    assert.match(none.out().stderr, /cannot read configuration file/);
+    const yaml = run(['start', '--config', configFile('routes: [unclosed\n')]);
+    assert.notEqual(await yaml.exited, 0);
+    assert.match(yaml.out().stderr, /not valid YAML/);
+    const env = run(['start', '--config', configFile('port: ${SB_SURELY_UNSET_VAR}\n')]);
+    assert.notEqual(await env.exited, 0);
+    assert.match(env.out().stderr, /SB_SURELY_UNSET_VAR is not set/);
+  });
+
+  it('starts on --port 0, prints the chosen URL on one line, serves, and drains on SIGTERM', async () => {
+    const file = configFile(`routes:\n  $default:\n    handler: ${path.join(FIXTURES, 'handlers.ts')}#echo\n    routeResponse: true\n`);
+    const r = run(['start', '--config', file, '--port', '0'], { untilLine: /^Switchboard listening on (ws:\/\/127\.0\.0\.1:\d+\/dev)$/m });
+    const line = await r.line;
+    const url = line.replace('Switchboard listening on ', '');
+    const c = await TestClient.connect(url);
+    assert.equal((await c.request('hello')).text, 'hello');
+    r.child.kill('SIGTERM');
+    assert.deepEqual(await c.waitClose(), { code: 1001, reason: 'Going away' });
+    assert.equal(await r.exited, 0);
+  });
+
+  it('takes the port from PORT in the bundled example and prints how to connect', async () => {
+    const r = run(['start', '--config', path.join(ROOT, 'examples', 'switchboard.yaml')], { env: { PORT: '0' }, untilLine: /npx wscat -c ws:\/\/\S+/ });
+    const line = await r.line;
+    assert.match(line, /ws:\/\/127\.0\.0\.1:\d+\/dev/);
+    r.child.kill('SIGTERM');
+    const code = await r.exited;
+    assert.equal(code, 0, JSON.stringify(r.out()));
+  });
+
+  it('prints usage and exits non-zero for an unknown command', async () => {
+    const r = run(['frobnicate']);
+    assert.equal(await r.exited, 2);
+    assert.match(r.out().stderr, /unknown command "frobnicate"/);
+  });
+});
