@@ -136,7 +136,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     res.end('{"message":"Upgrade Required"}');
   };
 
-  const transport = new Transport({ host, port: opts.port ?? config.port, messageBytes: config.limits.messageBytes, frameBytes: config.limits.frameBytes, onUpgrade, onRequest });
+  const transport = new Transport({ host, port: opts.port ?? config.port, messageBytes: config.limits.messageBytes, frameBytes: Math.min(config.limits.frameBytes, config.limits.messageBytes), onUpgrade, onRequest });
   lifecycle = new ConnectionLifecycle({
     api,
     routes,

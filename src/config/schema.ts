@@ -158,9 +158,6 @@ export const ConfigSchema = z
         ctx.addIssue({ code: 'custom', path: ['routes', key], message: '$disconnect cannot have a route response' });
       }
     }
-    if (c.limits.frameBytes > c.limits.messageBytes) {
-      ctx.addIssue({ code: 'custom', path: ['limits', 'frameBytes'], message: 'must not exceed limits.messageBytes' });
-    }
   });
 
 /** The configuration as written (input) and after defaults are applied (output). */

@@ -8,13 +8,13 @@ export const FIXTURES = path.join(path.dirname(fileURLToPath(import.meta.url)), 
 export const ROOT = path.join(FIXTURES, '..', '..');
 
 /** Credentials the test gateways accept. */
-export const CREDS = { accessKeyId: 'AKIDTEST', secretAccessKey: 'test-secret-key' };
+export const CREDS = Object.freeze({ accessKeyId: 'AKIDTEST', secretAccessKey: 'test-secret-key' });
 
 /** Starts a real gateway on a free port with handler paths relative to test/fixtures. Logs are silent unless SB_TEST_LOG is set. */
 export function startGateway(config: ConfigInput, baseDir = FIXTURES): Promise<Gateway> {
   const logger = pino({ level: process.env.SB_TEST_LOG ?? 'silent' });
   return createGateway({
-    config: { ...config, management: { credentials: [CREDS], ...config.management } },
+    config: { ...config, management: { credentials: [{ ...CREDS }], ...config.management } },
     baseDir,
     port: 0,
     logger,

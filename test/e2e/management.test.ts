@@ -1,0 +1,339 @@
+import assert from 'node:assert/strict';
+import { request as httpRequest } from 'node:http';
+import { after, before, beforeEach, describe, it } from 'node:test';
+import {
+  ApiGatewayManagementApiClient,
+  DeleteConnectionCommand,
+  ForbiddenException,
+  GetConnectionCommand,
+  GoneException,
+  LimitExceededException,
+  PayloadTooLargeException,
+  PostToConnectionCommand,
+} from '@aws-sdk/client-apigatewaymanagementapi';
+import { Hash } from '@smithy/hash-node';
+import { HttpRequest } from '@smithy/protocol-http';
+import { SignatureV4 } from '@smithy/signature-v4';
+import AWS from 'aws-sdk';
+import type { Gateway } from '../../src/index.js';
+import { TestClient, sleep, until } from '../helpers/client.js';
+import { CREDS, eventsOf, resetRecorded, startGateway } from '../helpers/gateway.js';
+
+const H = './handlers.ts';
+
+function v3(gw: Gateway, creds: { accessKeyId: string; secretAccessKey: string; sessionToken?: string } = CREDS, endpoint = gw.managementEndpoint) {
+  // A copy: the SDK annotates the credentials object it is given.
+  return new ApiGatewayManagementApiClient({ endpoint, region: 'eu-west-1', credentials: { ...creds }, maxAttempts: 1 });
+}
+
+function v2(gw: Gateway) {
+  return new AWS.ApiGatewayManagementApi({ endpoint: gw.managementEndpoint, region: 'us-east-1', credentials: new AWS.Credentials(CREDS.accessKeyId, CREDS.secretAccessKey), maxRetries: 0 });
+}
+
+async function idOf(c: TestClient): Promise<string> {
+  return JSON.parse((await c.request({ action: 'whoami' })).text).connectionId;
+}
+
+/** Expects `p` to reject with an error of class `cls`; returns it. */
+async function rejectsWith<T>(p: Promise<unknown>, cls: new (...a: any[]) => T): Promise<T> {
+  try {
+    await p;
+  } catch (err) {
+    assert.ok(err instanceof cls, `expected ${cls.name}, got ${(err as Error).name}: ${(err as Error).message}`);
+    return err as T;
+  }
+  throw new Error(`expected ${cls.name}, but the call succeeded`);
+}
+
+interface RawResponse {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: string;
+}
+
+/** Sends a raw HTTP request (for hand-built and tampered requests). */
+function raw(gw: Gateway, method: string, path: string, headers: Record<string, string>, body?: Buffer | string): Promise<RawResponse> {
+  return new Promise((resolve, reject) => {
+    // Node frames no DELETE body by itself (no chunked encoding for DELETE): give its length.
+    const all = body === undefined ? headers : { ...headers, 'content-length': String(Buffer.byteLength(body)) };
+    const req = httpRequest({ host: '127.0.0.1', port: gw.port, method, path, headers: all }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body: Buffer.concat(chunks).toString() }));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+/** Signs a request with SigV4 the way the SDKs do, returning the headers to send. */
+async function sign(gw: Gateway, method: string, path: string, body = '', creds = CREDS, extra: Record<string, string> = {}): Promise<Record<string, string>> {
+  const signer = new SignatureV4({ credentials: creds, region: 'us-east-1', service: 'execute-api', sha256: Hash.bind(null, 'sha256') });
+  const req = new HttpRequest({ method, protocol: 'http:', hostname: '127.0.0.1', port: gw.port, path, headers: { host: `127.0.0.1:${gw.port}`, ...extra }, body });
+  const signed = await signer.sign(req);
+  return signed.headers as Record<string, string>;
+}
+
+describe('management API: AWS SDK v3 against a running gateway', () => {
+  let gw: Gateway;
+  before(async () => {
+    gw = await startGateway({
+      routes: {
+        $disconnect: { handler: `${H}#disconnect` },
+        whoami: { handler: `${H}#whoami`, routeResponse: true },
+        $default: { handler: `${H}#echo`, routeResponse: true },
+      },
+      limits: { messageBytes: 1024, sendBufferBytes: 1024 },
+    });
+  });
+  after(() => gw.close());
+  beforeEach(() => resetRecorded());
+
+  it('PostToConnection delivers text as a text frame and bytes as a binary frame', async () => {
+    const c = await TestClient.connect(gw.url);
+    const id = await idOf(c);
+    const out = await v3(gw).send(new PostToConnectionCommand({ ConnectionId: id, Data: 'hello from the backend' }));
+    assert.equal(out.$metadata.httpStatusCode, 200);
+    const m = await c.next();
+    assert.equal(m.text, 'hello from the backend');
+    assert.equal(m.binary, false);
+    await v3(gw).send(new PostToConnectionCommand({ ConnectionId: id, Data: new Uint8Array([0xff, 0x00, 0xfe]) }));
+    const b = await c.next();
+    assert.equal(b.binary, true);
+    assert.deepEqual([...b.data], [0xff, 0x00, 0xfe]);
+    c.close();
+  });
+
+  it('GetConnection returns ConnectedAt, LastActiveAt and Identity in AWS format', async () => {
+    const c = await TestClient.connect(gw.url, { headers: { 'User-Agent': 'sdk-test/2' } });
+    const id = await idOf(c);
+    const info = await v3(gw).send(new GetConnectionCommand({ ConnectionId: id }));
+    assert.ok(info.ConnectedAt instanceof Date);
+    assert.ok(info.LastActiveAt instanceof Date);
+    assert.ok(info.LastActiveAt!.getTime() >= info.ConnectedAt!.getTime());
+    assert.deepEqual(info.Identity, { SourceIp: '127.0.0.1', UserAgent: 'sdk-test/2' });
+    const wire = await raw(gw, 'GET', `/dev/@connections/${id}`, await sign(gw, 'GET', `/dev/@connections/${id}`));
+    assert.match(wire.body, /^\{"connectedAt":"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z","identity":\{"sourceIp":"127\.0\.0\.1","userAgent":"sdk-test\/2"\},"lastActiveAt":"[^"]+"\}$/);
+    c.close();
+  });
+
+  it('GetConnection reports UserAgent null when the client sent none', async () => {
+    const c = await TestClient.connect(gw.url);
+    const id = await idOf(c);
+    const wire = await raw(gw, 'GET', `/dev/@connections/${id}`, await sign(gw, 'GET', `/dev/@connections/${id}`));
+    assert.deepEqual(JSON.parse(wire.body).identity, { sourceIp: '127.0.0.1', userAgent: null });
+    const info = await v3(gw).send(new GetConnectionCommand({ ConnectionId: id }));
+    assert.equal(info.Identity?.UserAgent ?? null, null);
+    c.close();
+  });
+
+  it('DeleteConnection closes the client with 1000 within 100 ms; then DELETE and POST answer 410 GoneException', async () => {
+    const c = await TestClient.connect(gw.url);
+    const id = await idOf(c);
+    const t0 = Date.now();
+    const out = await v3(gw).send(new DeleteConnectionCommand({ ConnectionId: id }));
+    assert.equal(out.$metadata.httpStatusCode, 204);
+    assert.deepEqual(await c.waitClose(1000), { code: 1000, reason: 'Connection Closed Normally' });
+    assert.ok(Date.now() - t0 < 100, `closed after ${Date.now() - t0} ms`);
+    await rejectsWith(v3(gw).send(new DeleteConnectionCommand({ ConnectionId: id })), GoneException);
+    await rejectsWith(v3(gw).send(new PostToConnectionCommand({ ConnectionId: id, Data: 'x' })), GoneException);
+    await rejectsWith(v3(gw).send(new GetConnectionCommand({ ConnectionId: id })), GoneException);
+    await until(() => eventsOf('$disconnect').length >= 1, '$disconnect');
+    await sleep(100);
+    const d = eventsOf('$disconnect').filter((e) => e.requestContext.connectionId === id);
+    assert.equal(d.length, 1, '$disconnect runs once');
+    assert.equal(d[0].requestContext.disconnectStatusCode, 1000);
+    assert.equal(d[0].requestContext.disconnectReason, 'Connection Closed Normally');
+  });
+
+  it('answers GoneException (410, x-amzn-ErrorType, empty body as AWS) for unknown ids, including ids that need percent-encoding', async () => {
+    for (const id of ['doesnotexist', 'abc=', 'a/b+c']) {
+      await rejectsWith(v3(gw).send(new PostToConnectionCommand({ ConnectionId: id, Data: 'x' })), GoneException);
+    }
+    const wire = await raw(gw, 'POST', '/dev/@connections/nope', await sign(gw, 'POST', '/dev/@connections/nope', 'x'), 'x');
+    assert.equal(wire.status, 410);
+    assert.equal(wire.headers['x-amzn-errortype'], 'GoneException');
+    assert.equal(wire.body, '');
+    assert.ok(wire.headers['x-amzn-requestid']);
+    assert.ok(wire.headers.date, 'Date header, which SDK v3 uses to correct clock skew');
+  });
+
+  it('answers PayloadTooLargeException (413) over the message limit and delivers nothing', async () => {
+    const c = await TestClient.connect(gw.url);
+    const id = await idOf(c);
+    await rejectsWith(v3(gw).send(new PostToConnectionCommand({ ConnectionId: id, Data: 'x'.repeat(1025) })), PayloadTooLargeException);
+    await c.expectSilence(100);
+    await v3(gw).send(new PostToConnectionCommand({ ConnectionId: id, Data: 'x'.repeat(1024) }));
+    assert.equal((await c.next()).text.length, 1024);
+    c.close();
+  });
+
+  it('refuses with LimitExceededException when the client cannot take more (send buffer full), never dropping silently', async () => {
+    const c = await TestClient.connect(gw.url);
+    const id = await idOf(c);
+    c.ws.pause(); // the client stops reading: the server's socket buffer fills
+    (c.ws as any)._socket.pause();
+    let refusedAt = -1;
+    let delivered = 0;
+    for (let i = 0; i < 20_000 && refusedAt < 0; i++) {
+      try {
+        await v3(gw).send(new PostToConnectionCommand({ ConnectionId: id, Data: 'y'.repeat(1000) }));
+        delivered++;
+      } catch (err) {
+        assert.ok(err instanceof LimitExceededException, `got ${(err as Error).name}`);
+        refusedAt = i;
+      }
+    }
+    assert.ok(refusedAt > 0, 'a full buffer is refused');
+    (c.ws as any)._socket.resume();
+    c.ws.resume();
+    await until(() => c.inbox.length === delivered, `all ${delivered} accepted messages delivered`, 10_000);
+    c.close();
+  });
+
+  it('works with an endpoint that ends in "/" (SDK v3 then sends //@connections)', async () => {
+    const c = await TestClient.connect(gw.url);
+    const id = await idOf(c);
+    await v3(gw, CREDS, gw.managementEndpoint + '/').send(new PostToConnectionCommand({ ConnectionId: id, Data: 'slash' }));
+    assert.equal((await c.next()).text, 'slash');
+    c.close();
+  });
+
+  it('refuses a wrong secret and an unknown key with 403 and AWS error names, and changes nothing', async () => {
+    const c = await TestClient.connect(gw.url);
+    const id = await idOf(c);
+    const wrongSecret = await rejectsWith(v3(gw, { ...CREDS, secretAccessKey: 'wrong' }).send(new PostToConnectionCommand({ ConnectionId: id, Data: 'x' })), Error);
+    assert.equal((wrongSecret as any).$metadata.httpStatusCode, 403);
+    assert.equal((wrongSecret as any).name, 'InvalidSignatureException');
+    const unknownKey = await rejectsWith(v3(gw, { accessKeyId: 'AKIDUNKNOWN', secretAccessKey: 'x' }).send(new DeleteConnectionCommand({ ConnectionId: id })), Error);
+    assert.equal((unknownKey as any).$metadata.httpStatusCode, 403);
+    assert.equal((unknownKey as any).name, 'UnrecognizedClientException');
+    await c.expectSilence(100);
+    assert.equal(c.ws.readyState, 1, 'still open');
+    c.close();
+  });
+
+  it('answers ForbiddenException for a management call on another stage', async () => {
+    const other = gw.managementEndpoint.replace(/\/dev$/, '/prod');
+    await rejectsWith(v3(gw, CREDS, other).send(new PostToConnectionCommand({ ConnectionId: 'x', Data: 'x' })), ForbiddenException);
+  });
+});
+
+describe('management API: AWS SDK v2 (the client of the original force-disconnect write-ups)', () => {
+  let gw: Gateway;
+  before(async () => {
+    gw = await startGateway({ routes: { whoami: { handler: `${H}#whoami`, routeResponse: true } } });
+  });
+  after(() => gw.close());
+
+  it('postToConnection, getConnection, deleteConnection, and GoneException afterwards', async () => {
+    const c = await TestClient.connect(gw.url);
+    const id = await idOf(c);
+    const api = v2(gw);
+    await api.postToConnection({ ConnectionId: id, Data: 'from v2' }).promise();
+    assert.equal((await c.next()).text, 'from v2');
+    const info = await api.getConnection({ ConnectionId: id }).promise();
+    assert.equal(info.Identity?.SourceIp, '127.0.0.1');
+    assert.ok(info.ConnectedAt instanceof Date);
+    await api.deleteConnection({ ConnectionId: id }).promise();
+    assert.equal((await c.waitClose(1000)).code, 1000);
+    const err = await api.postToConnection({ ConnectionId: id, Data: 'x' }).promise().then(
+      () => null,
+      (e: any) => e,
+    );
+    assert.equal(err?.code, 'GoneException');
+    assert.equal(err?.statusCode, 410);
+  });
+});
+
+describe('management API: tampered requests are refused with 403 and change nothing', () => {
+  let gw: Gateway;
+  let c: TestClient;
+  let id: string;
+  before(async () => {
+    gw = await startGateway({ routes: { whoami: { handler: `${H}#whoami`, routeResponse: true } } });
+    c = await TestClient.connect(gw.url);
+    id = await idOf(c);
+  });
+  after(async () => {
+    c.close();
+    await gw.close();
+  });
+
+  const path = () => `/dev/@connections/${id}`;
+
+  it('accepts the untampered request (control)', async () => {
+    const h = await sign(gw, 'POST', path(), 'genuine', CREDS, { 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD' });
+    assert.equal((await raw(gw, 'POST', path(), h, 'genuine')).status, 200);
+    assert.equal((await c.next()).text, 'genuine');
+  });
+
+  const cases: Array<[string, (h: Record<string, string>) => { method?: string; path?: string; headers: Record<string, string>; body: string }]> = [
+    ['changed body', (h) => ({ headers: h, body: 'tampered' })],
+    ['changed path', (h) => ({ path: '/dev/@connections/someone-else', headers: h, body: 'original' })],
+    ['changed method', (h) => ({ method: 'DELETE', headers: h, body: 'original' })],
+    ['changed signed header', (h) => ({ headers: { ...h, 'x-extra': 'evil' }, body: 'original' })],
+    ['changed date', (h) => ({ headers: { ...h, 'x-amz-date': h['x-amz-date']!.replace(/\d(?=Z$)/, (d) => String((Number(d) + 1) % 10)) }, body: 'original' })],
+    ['unknown key', (h) => ({ headers: { ...h, authorization: h.authorization!.replace(CREDS.accessKeyId, 'AKIDOTHER') }, body: 'original' })],
+    ['altered signature', (h) => ({ headers: { ...h, authorization: h.authorization!.replace(/.$/, (d) => (d === '0' ? '1' : '0')) }, body: 'original' })],
+    ['no signature', (h) => ({ headers: { host: h.host!, 'x-amz-date': h['x-amz-date']! }, body: 'original' })],
+  ];
+  for (const [name, tamper] of cases) {
+    it(name, async () => {
+      const h = await sign(gw, 'POST', path(), 'original', CREDS, { 'x-extra': 'fine' });
+      const t = tamper(h);
+      const res = await raw(gw, t.method ?? 'POST', t.path ?? path(), t.headers, t.body);
+      assert.equal(res.status, 403, `${name}: ${res.body}`);
+      assert.ok(res.headers['x-amzn-errortype'], 'error type header');
+      assert.ok(JSON.parse(res.body).message);
+      await c.expectSilence(50);
+      assert.equal(c.ws.readyState, 1);
+    });
+  }
+
+  it('expired date (6 minutes old) is refused with AWS\'s "Signature expired" message', async () => {
+    const signer = new SignatureV4({ credentials: CREDS, region: 'us-east-1', service: 'execute-api', sha256: Hash.bind(null, 'sha256') });
+    const req = new HttpRequest({ method: 'POST', hostname: '127.0.0.1', port: gw.port, path: path(), headers: { host: `127.0.0.1:${gw.port}` }, body: 'old' });
+    const signed = await signer.sign(req, { signingDate: new Date(Date.now() - 6 * 60 * 1000) });
+    const res = await raw(gw, 'POST', path(), signed.headers as Record<string, string>, 'old');
+    assert.equal(res.status, 403);
+    assert.match(JSON.parse(res.body).message, /^Signature expired: \d{8}T\d{6}Z is now earlier than/);
+    await c.expectSilence(50);
+  });
+});
+
+describe('management API: auth none, rate limit, malformed requests', () => {
+  it('auth: none accepts unsigned calls (local development)', async () => {
+    const gw = await startGateway({ routes: { whoami: { handler: `${H}#whoami`, routeResponse: true } }, management: { auth: 'none' } });
+    const c = await TestClient.connect(gw.url);
+    const id = await idOf(c);
+    assert.equal((await raw(gw, 'POST', `/dev/@connections/${id}`, {}, 'unsigned')).status, 200);
+    assert.equal((await c.next()).text, 'unsigned');
+    c.close();
+    await gw.close();
+  });
+
+  it('answers LimitExceededException (429) beyond the configured rate', async () => {
+    const gw = await startGateway({ routes: {}, management: { credentials: [{ ...CREDS }], rateLimit: { perSecond: 1, burst: 3 } } });
+    const client = v3(gw);
+    const results: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      results.push(await client.send(new GetConnectionCommand({ ConnectionId: 'x' })).then(() => 'ok', (e: Error) => e.name));
+    }
+    assert.deepEqual(results, ['GoneException', 'GoneException', 'GoneException', 'LimitExceededException', 'LimitExceededException']);
+    await gw.close();
+  });
+
+  it('answers 400 BadRequestException for a malformed connection id and for invalid close parameters', async () => {
+    const gw = await startGateway({ routes: {}, management: { auth: 'none' } });
+    const bad = await raw(gw, 'POST', '/dev/@connections/%E0%A4%A', {}, 'x');
+    assert.equal(bad.status, 400);
+    assert.equal(bad.headers['x-amzn-errortype'], 'BadRequestException');
+    const code = await raw(gw, 'DELETE', '/dev/@connections/abc?code=1234', {});
+    assert.equal(code.status, 400);
+    const notFound = await raw(gw, 'GET', '/dev/@nothing/abc', {});
+    assert.equal(notFound.status, 404);
+    assert.match(JSON.parse(notFound.body).message, /^No method found matching route dev\/@nothing\/abc for http method GET\.$/);
+    await gw.close();
+  });
+});
