@@ -1,14 +1,17 @@
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
+import { createAuthorize } from './auth/authorizer.js';
 import { CredentialStore, type Credential } from './auth/credentials.js';
 import { SigV4Verifier } from './auth/sigv4.js';
 import { LocalBus } from './bus/bus-local.js';
 import { validateConfig } from './config/load.js';
 import type { Config, ConfigInput } from './config/schema.js';
+import { createDirectiveApplier } from './connection/directives.js';
 import { ConnectionLifecycle } from './connection/lifecycle.js';
 import type { ApiInfo } from './events/events.js';
 import { ManagementApi } from './management/api.js';
+import { extensionRoutes } from './management/extensions.js';
 import { TokenBucket } from './management/rate-limit.js';
 import { createLogger, type Logger } from './observability/logger.js';
 import { MemoryRegistry } from './registry/registry-memory.js';
@@ -91,11 +94,13 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     logger.warn('MANAGEMENT API AUTHENTICATION IS OFF (management.auth: none): anyone who can reach this port can push to and disconnect every client. For local development only.');
   }
 
-  const routes = await buildRouteTable(config, opts.baseDir ?? process.cwd());
+  const baseDir = opts.baseDir ?? process.cwd();
+  const routes = await buildRouteTable(config, baseDir);
   const registry = new MemoryRegistry();
   let lifecycle!: ConnectionLifecycle;
   const bus = new LocalBus((id) => lifecycle.table.get(id));
   const store = new CredentialStore(credentials);
+  const authorize = await createAuthorize({ config, baseDir, api, credentials: store, logger });
   const management = new ManagementApi({
     stage: config.stage,
     messageBytes: config.limits.messageBytes,
@@ -104,6 +109,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     logger,
     verifier: config.management.auth === 'sigv4' ? new SigV4Verifier({ credentials: store, regions: config.management.regions }) : null,
     rateLimiter: config.management.rateLimit ? new TokenBucket(config.management.rateLimit.perSecond, config.management.rateLimit.burst) : undefined,
+    extensions: extensionRoutes(registry, bus),
   });
 
   const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
@@ -146,6 +152,8 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     transport,
     registry,
     logger,
+    authorize,
+    applyDirectives: createDirectiveApplier(registry),
   });
 
   const port = await transport.listen();

@@ -29,8 +29,6 @@ export class Connection {
   principalId: string | undefined;
   /** `requestContext.authorizer` for every event of this connection, when an authorizer ran. */
   authorizer: Record<string, unknown> | undefined;
-  /** Named groups this connection belongs to (stage-local). */
-  readonly groups = new Set<string>();
   /** Set when the gateway starts a close, so $disconnect reports the gateway's code and reason. */
   closeCause: CloseCause | undefined;
 

@@ -1,25 +1,135 @@
-import type { ConnectionRecord, Registry } from './registry.js';
+import { InvalidCursor, type ConnectionListing, type ConnectionRecord, type ListPage, type ListQuery, type Registry } from './registry.js';
+
+interface Entry {
+  rec: ConnectionRecord;
+  /** Insertion sequence: the listing order, and what a cursor remembers. */
+  seq: number;
+  principalId: string | undefined;
+  groups: Set<string>;
+}
+
+const EMPTY: ConnectionRecord[] = [];
 
 /**
  * The registry of a single process. Records are the live connection objects themselves, so
  * `lastActiveAt` is always current and nothing is copied per message.
  */
 export class MemoryRegistry implements Registry {
-  private readonly byId = new Map<string, ConnectionRecord>();
+  private readonly byId = new Map<string, Entry>();
+  private readonly byPrincipal = new Map<string, Set<string>>();
+  private readonly byGroup = new Map<string, Set<string>>();
+  private seq = 0;
 
   add(rec: ConnectionRecord): void {
-    this.byId.set(rec.id, rec);
+    const e: Entry = { rec, seq: ++this.seq, principalId: undefined, groups: new Set() };
+    this.byId.set(rec.id, e);
+    if (rec.principalId !== undefined) this.index(e, rec.principalId);
   }
 
   remove(id: string): void {
+    const e = this.byId.get(id);
+    if (e === undefined) return;
     this.byId.delete(id);
+    if (e.principalId !== undefined) unlink(this.byPrincipal, e.principalId, id);
+    for (const g of e.groups) unlink(this.byGroup, g, id);
   }
 
   get(id: string): ConnectionRecord | undefined {
-    return this.byId.get(id);
+    return this.byId.get(id)?.rec;
   }
 
   count(): number {
     return this.byId.size;
   }
+
+  setPrincipal(id: string, principalId: string): void {
+    const e = this.byId.get(id);
+    if (e === undefined) return;
+    if (e.principalId !== undefined) unlink(this.byPrincipal, e.principalId, id);
+    this.index(e, principalId);
+  }
+
+  join(id: string, group: string): boolean {
+    const e = this.byId.get(id);
+    if (e === undefined) return false;
+    e.groups.add(group);
+    let members = this.byGroup.get(group);
+    if (members === undefined) this.byGroup.set(group, (members = new Set()));
+    members.add(id);
+    return true;
+  }
+
+  leave(id: string, group: string): void {
+    const e = this.byId.get(id);
+    if (e === undefined || !e.groups.delete(group)) return;
+    unlink(this.byGroup, group, id);
+  }
+
+  principalMembers(principalId: string): ConnectionRecord[] {
+    return this.records(this.byPrincipal.get(principalId));
+  }
+
+  groupMembers(group: string): ConnectionRecord[] {
+    return this.records(this.byGroup.get(group));
+  }
+
+  all(): ConnectionRecord[] {
+    const out: ConnectionRecord[] = [];
+    for (const e of this.byId.values()) out.push(e.rec);
+    return out;
+  }
+
+  list(q: ListQuery): ListPage {
+    const after = q.cursor === undefined ? 0 : decodeCursor(q.cursor);
+    // Candidates in insertion order: a filter's index when there is one, else everything.
+    let ids: Iterable<string>;
+    if (q.principal !== undefined) ids = this.byPrincipal.get(q.principal) ?? [];
+    else if (q.group !== undefined) ids = this.byGroup.get(q.group) ?? [];
+    else ids = this.byId.keys();
+    const matches: Entry[] = [];
+    for (const id of ids) {
+      const e = this.byId.get(id)!;
+      if (e.seq <= after) continue;
+      if (q.group !== undefined && !e.groups.has(q.group)) continue;
+      if (q.principal !== undefined && e.principalId !== q.principal) continue;
+      matches.push(e);
+    }
+    // Index sets keep insertion order only per set; sort so pages follow one global order.
+    if (ids !== this.byId.keys()) matches.sort((a, b) => a.seq - b.seq);
+    const page = matches.slice(0, q.limit);
+    const items: ConnectionListing[] = page.map((e) => ({ record: e.rec, groups: [...e.groups] }));
+    return matches.length > q.limit ? { items, cursor: encodeCursor(page[page.length - 1]!.seq) } : { items };
+  }
+
+  private index(e: Entry, principalId: string): void {
+    e.principalId = principalId;
+    let ids = this.byPrincipal.get(principalId);
+    if (ids === undefined) this.byPrincipal.set(principalId, (ids = new Set()));
+    ids.add(e.rec.id);
+  }
+
+  private records(ids: Set<string> | undefined): ConnectionRecord[] {
+    if (ids === undefined) return EMPTY;
+    const out: ConnectionRecord[] = [];
+    for (const id of ids) out.push(this.byId.get(id)!.rec);
+    return out;
+  }
+}
+
+function unlink(index: Map<string, Set<string>>, key: string, id: string): void {
+  const ids = index.get(key);
+  if (ids === undefined) return;
+  ids.delete(id);
+  if (ids.size === 0) index.delete(key);
+}
+
+/** Cursors are opaque to callers: a versioned, base64url-wrapped sequence number. */
+function encodeCursor(seq: number): string {
+  return Buffer.from(`v1:${seq}`).toString('base64url');
+}
+
+function decodeCursor(cursor: string): number {
+  const m = /^v1:(\d{1,15})$/.exec(Buffer.from(cursor, 'base64url').toString());
+  if (m === null || !/^[A-Za-z0-9_-]+$/.test(cursor)) throw new InvalidCursor(`Invalid nextToken "${cursor}"`);
+  return Number(m[1]);
 }

@@ -1,0 +1,147 @@
+import { isUtf8 } from 'node:buffer';
+import type { Bus } from '../bus/bus.js';
+import { isGroupName, isPrincipalId } from '../registry/names.js';
+import { InvalidCursor, type ConnectionListing, type ConnectionRecord, type ListQuery, type Registry } from '../registry/registry.js';
+import { connectionInfo, isOpen, type ManagementCall, type ManagementRoute } from './api.js';
+import { closeParams, type CloseParams } from './close-params.js';
+import { badRequest, gone, sendEmpty, sendJson } from './errors.js';
+
+/**
+ * Switchboard's operations beyond AWS, on the same host and signed the same way, under
+ * `/{stage}/@…` paths AWS does not use. They read like AWS's: POST sends, GET lists, DELETE closes.
+ *   GET    @connections                      list (filter ?principal= ?group=, ?limit= ?nextToken=)
+ *   GET    @principals/{p}/connections       a principal's connections
+ *   POST   @principals/{p}                   send to all of them
+ *   DELETE @principals/{p}                   close all of them (?code= ?reason=)
+ *   PUT    @groups/{g}/connections/{id}      join      DELETE … leave
+ *   GET    @groups/{g}/connections           members
+ *   POST   @groups/{g}                       send to members (?exclude=id)
+ *   DELETE @groups/{g}                       close members (?code= ?reason=)
+ *   POST   @broadcast                        send to every connection of the stage (?exclude=id)
+ */
+
+/** How a fan-out went: every recipient is either sent to or named with why not; nothing is dropped silently. */
+interface FanOutResult {
+  sent: number;
+  failed: Array<{ connectionId: string; reason: 'gone' | 'full' }>;
+}
+
+function listingJson(l: ConnectionListing) {
+  return { connectionId: l.record.id, ...connectionInfo(l.record), principalId: l.record.principalId ?? null, groups: l.groups };
+}
+
+function pageQuery(call: ManagementCall, filter: Partial<ListQuery>): ListQuery {
+  const limitText = call.query.get('limit');
+  let limit = 100;
+  if (limitText !== null) {
+    if (!/^\d{1,4}$/.test(limitText) || Number(limitText) < 1 || Number(limitText) > 1000) throw badRequest(`Invalid limit "${limitText}": expected 1 to 1000`);
+    limit = Number(limitText);
+  }
+  const cursor = call.query.get('nextToken') ?? undefined;
+  return { ...filter, limit, cursor };
+}
+
+function groupParam(call: ManagementCall): string {
+  const g = call.params.group!;
+  if (!isGroupName(g)) throw badRequest(`Invalid group name "${g.slice(0, 140)}": expected 1-128 characters of A-Z a-z 0-9 _ . : -`);
+  return g;
+}
+
+function principalParam(call: ManagementCall): string {
+  const p = call.params.principalId!;
+  if (!isPrincipalId(p)) throw badRequest('Invalid principal id: expected 1-1024 characters');
+  return p;
+}
+
+/** The routes, bound to a registry and a bus. */
+export function extensionRoutes(registry: Registry, bus: Bus): ManagementRoute[] {
+  async function list(call: ManagementCall, filter: Partial<ListQuery>): Promise<void> {
+    let page;
+    try {
+      page = await registry.list(pageQuery(call, filter));
+    } catch (err) {
+      if (err instanceof InvalidCursor) throw badRequest(err.message);
+      throw err;
+    }
+    const body: { items: unknown[]; nextToken?: string } = { items: page.items.map(listingJson) };
+    if (page.cursor !== undefined) body.nextToken = page.cursor;
+    sendJson(call.res, 200, body, call.requestId);
+  }
+
+  async function fanOut(call: ManagementCall, targets: ConnectionRecord[]): Promise<void> {
+    const exclude = call.query.get('exclude');
+    const binary = !isUtf8(call.body);
+    const result: FanOutResult = { sent: 0, failed: [] };
+    for (const rec of targets) {
+      if (rec.id === exclude || !isOpen(rec)) continue;
+      const outcome = await bus.send(rec.nodeId, rec.id, call.body, binary);
+      if (outcome === 'ok') result.sent++;
+      else result.failed.push({ connectionId: rec.id, reason: outcome });
+    }
+    sendJson(call.res, 200, result, call.requestId);
+  }
+
+  async function closeAll(call: ManagementCall, targets: ConnectionRecord[], close: CloseParams): Promise<void> {
+    const exclude = call.query.get('exclude');
+    let closed = 0;
+    for (const rec of targets) {
+      if (rec.id === exclude || !isOpen(rec)) continue;
+      if (await bus.close(rec.nodeId, rec.id, close.code, close.reason)) closed++;
+    }
+    sendJson(call.res, 200, { closed }, call.requestId);
+  }
+
+  return [
+    {
+      method: 'GET',
+      pattern: ['@connections'],
+      handle: (c) => {
+        const principal = c.query.get('principal') ?? undefined;
+        const group = c.query.get('group') ?? undefined;
+        if (group !== undefined && !isGroupName(group)) throw badRequest(`Invalid group name "${group.slice(0, 140)}"`);
+        if (principal !== undefined && !isPrincipalId(principal)) throw badRequest('Invalid principal id');
+        return list(c, { principal, group });
+      },
+    },
+    { method: 'GET', pattern: ['@principals', ':principalId', 'connections'], handle: (c) => list(c, { principal: principalParam(c) }) },
+    { method: 'POST', pattern: ['@principals', ':principalId'], handle: async (c) => fanOut(c, await registry.principalMembers(principalParam(c))) },
+    {
+      method: 'DELETE',
+      pattern: ['@principals', ':principalId'],
+      handle: async (c) => {
+        const close = closeParams(c.query); // validated before anything is closed
+        return closeAll(c, await registry.principalMembers(principalParam(c)), close);
+      },
+    },
+    {
+      method: 'PUT',
+      pattern: ['@groups', ':group', 'connections', ':connectionId'],
+      handle: async (c) => {
+        const group = groupParam(c);
+        const rec = await registry.get(c.params.connectionId!);
+        if (!isOpen(rec) || !(await registry.join(rec.id, group))) throw gone();
+        sendEmpty(c.res, 204, c.requestId);
+      },
+    },
+    {
+      method: 'DELETE',
+      pattern: ['@groups', ':group', 'connections', ':connectionId'],
+      handle: async (c) => {
+        await registry.leave(c.params.connectionId!, groupParam(c));
+        sendEmpty(c.res, 204, c.requestId);
+      },
+    },
+    { method: 'GET', pattern: ['@groups', ':group', 'connections'], handle: (c) => list(c, { group: groupParam(c) }) },
+    { method: 'POST', pattern: ['@groups', ':group'], handle: async (c) => fanOut(c, await registry.groupMembers(groupParam(c))) },
+    {
+      method: 'DELETE',
+      pattern: ['@groups', ':group'],
+      handle: async (c) => {
+        const group = groupParam(c);
+        const close = closeParams(c.query);
+        return closeAll(c, await registry.groupMembers(group), close);
+      },
+    },
+    { method: 'POST', pattern: ['@broadcast'], handle: async (c) => fanOut(c, await registry.all()) },
+  ];
+}

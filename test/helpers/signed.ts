@@ -1,0 +1,44 @@
+import { request as httpRequest } from 'node:http';
+import { Hash } from '@smithy/hash-node';
+import { HttpRequest } from '@smithy/protocol-http';
+import { SignatureV4 } from '@smithy/signature-v4';
+import type { Gateway } from '../../src/index.js';
+import { CREDS } from './gateway.js';
+
+export interface RawResponse {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: string;
+  json(): any;
+}
+
+const signer = new SignatureV4({ credentials: { ...CREDS }, region: 'us-east-1', service: 'execute-api', sha256: Hash.bind(null, 'sha256') });
+
+/**
+ * A SigV4-signed management call, as any AWS SDK would send it. `path` is relative to the
+ * stage (`/@groups/g`), may carry a query string, and is sent exactly as given.
+ */
+export async function call(gw: Gateway, method: string, path: string, body?: string | Buffer): Promise<RawResponse> {
+  const full = `/${gw.stage}${path}`;
+  const q = full.indexOf('?');
+  const query: Record<string, string> = {};
+  if (q !== -1) for (const part of full.slice(q + 1).split('&')) {
+    const [k, v = ''] = part.split('=');
+    query[decodeURIComponent(k!)] = decodeURIComponent(v);
+  }
+  const pathOnly = q === -1 ? full : full.slice(0, q);
+  const signed = await signer.sign(new HttpRequest({ method, hostname: '127.0.0.1', port: gw.port, path: pathOnly, query, headers: { host: `127.0.0.1:${gw.port}` }, body: body ?? '' }));
+  const headers = { ...(signed.headers as Record<string, string>), ...(body !== undefined ? { 'content-length': String(Buffer.byteLength(body)) } : {}) };
+  return new Promise((resolve, reject) => {
+    const req = httpRequest({ host: '127.0.0.1', port: gw.port, method, path: full, headers }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => {
+        const text = Buffer.concat(chunks).toString();
+        resolve({ status: res.statusCode!, headers: res.headers, body: text, json: () => JSON.parse(text) });
+      });
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
