@@ -14,6 +14,24 @@ export class HandlerLoadError extends Error {
 const TS_FILE = /\.(c|m)?tsx?$/;
 
 /**
+ * Each module file is loaded once, so handlers exported from one file share its module state
+ * (tsx's tsImport would otherwise give every call its own instance).
+ */
+const modules = new Map<string, Promise<Record<string, unknown>>>();
+
+function importModule(file: string): Promise<Record<string, unknown>> {
+  let mod = modules.get(file);
+  if (mod === undefined) {
+    mod = TS_FILE.test(file)
+      ? import('tsx/esm/api').then(({ tsImport }) => tsImport(pathToFileURL(file).href, import.meta.url) as Promise<Record<string, unknown>>)
+      : (import(pathToFileURL(file).href) as Promise<Record<string, unknown>>);
+    modules.set(file, mod);
+    mod.catch(() => modules.delete(file));
+  }
+  return mod;
+}
+
+/**
  * Loads `./path/module.ts#exportName` (export defaults to `handler`) relative to `baseDir`.
  * TypeScript modules load through tsx so users' handler files run unchanged, compiled or not.
  */
@@ -24,12 +42,7 @@ export async function loadHandler(ref: string, baseDir: string): Promise<{ fn: H
   const file = path.resolve(baseDir, spec);
   let mod: Record<string, unknown>;
   try {
-    if (TS_FILE.test(file)) {
-      const { tsImport } = await import('tsx/esm/api');
-      mod = (await tsImport(pathToFileURL(file).href, import.meta.url)) as Record<string, unknown>;
-    } else {
-      mod = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
-    }
+    mod = await importModule(file);
   } catch (err) {
     throw new HandlerLoadError(`cannot load handler module ${file}: ${(err as Error).message}`);
   }
