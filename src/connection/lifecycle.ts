@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import type { WebSocket } from 'ws';
 import type { Config } from '../config/schema.js';
 import { connectEvent, disconnectEvent, errorFrame, handshakeInfo, messageEvent, type ApiInfo, type HandshakeInfo, type MessageEvent } from '../events/events.js';
-import { IntegrationTimeout } from '../integrations/integration.js';
+import { IntegrationTimeout, isThenable } from '../integrations/integration.js';
 import { toProxyResult, type ProxyResult } from '../integrations/proxy-response.js';
 import type { Registry } from '../registry/registry.js';
 import type { Route, RouteTable } from '../routing/route-table.js';
@@ -49,6 +49,17 @@ export const CLOSE = {
   protocol: { code: 1002, reason: 'Protocol error' },
 } as const;
 
+/** A message invocation in flight; the sweeper fails it with a timeout once past its deadline. */
+class InFlight {
+  settled = false;
+  constructor(
+    readonly conn: Connection,
+    readonly route: Route,
+    readonly event: MessageEvent,
+    readonly deadline: number,
+  ) {}
+}
+
 const NO_STATUS_REASON = 'Client-side close frame status not set';
 const ABNORMAL_REASON = 'Connection closed abnormally';
 
@@ -68,6 +79,8 @@ export class ConnectionLifecycle {
   /** The sockets held by this node, by connection id. */
   readonly table = new Map<string, Connection>();
   private readonly pending = new Set<Promise<unknown>>();
+  /** Message invocations awaiting an answer: timed out by the sweeper, not by a timer each. */
+  private readonly inFlight = new Set<InFlight>();
   private readonly sweeper: NodeJS.Timeout;
   private shuttingDown = false;
   private readonly idleMs: number;
@@ -76,8 +89,10 @@ export class ConnectionLifecycle {
   constructor(private readonly d: LifecycleDeps) {
     this.idleMs = d.limits.idleTimeoutSeconds * 1000;
     this.maxMs = d.limits.maxConnectionSeconds * 1000;
-    // One sweep over all connections instead of a timer per connection reset on every message.
-    const every = Math.max(20, Math.min(1000, Math.min(this.idleMs, this.maxMs) / 10));
+    // One sweep over all connections and in-flight calls, instead of a timer per connection reset
+    // on every message and a timer per call. Its period bounds how late a limit can fire.
+    const shortest = Math.min(this.idleMs, this.maxMs, d.routes.shortestTimeoutMs());
+    const every = Math.max(10, Math.min(1000, shortest / 10));
     this.sweeper = setInterval(() => this.sweep(), every);
     this.sweeper.unref();
   }
@@ -186,11 +201,35 @@ export class ConnectionLifecycle {
       return;
     }
     const event = messageEvent(conn, this.d.api, route.key, body, isBinary, now);
-    const r = route;
-    r.integration!.invoke(event, r.timeoutMs, r.functionName).then(
-      (raw) => this.onResult(conn, r, event, raw),
-      (err: unknown) => this.onFailure(conn, r, event, err),
+    let raw: unknown;
+    try {
+      raw = route.integration.start(event, route.timeoutMs, route.functionName);
+    } catch (err) {
+      this.onFailure(conn, route, event, err);
+      return;
+    }
+    if (!isThenable(raw)) {
+      this.onResult(conn, route, event, raw);
+      return;
+    }
+    const call = new InFlight(conn, route, event, now + route.timeoutMs);
+    this.inFlight.add(call);
+    raw.then(
+      (v) => {
+        if (this.settle(call)) this.onResult(conn, call.route, event, v);
+      },
+      (err: unknown) => {
+        if (this.settle(call)) this.onFailure(conn, call.route, event, err);
+      },
     );
+  }
+
+  /** Marks a call answered (or timed out); false when it already was, so it is answered once. */
+  private settle(call: InFlight): boolean {
+    if (call.settled) return false;
+    call.settled = true;
+    this.inFlight.delete(call);
+    return true;
   }
 
   private onResult(conn: Connection, route: Route, event: MessageEvent, raw: unknown): void {
@@ -259,6 +298,9 @@ export class ConnectionLifecycle {
   /** Closes connections past the idle timeout or the maximum duration (AWS: 1001 "Going away"). */
   private sweep(): void {
     const now = Date.now();
+    for (const call of this.inFlight) {
+      if (now >= call.deadline && this.settle(call)) this.onFailure(call.conn, call.route, call.event, new IntegrationTimeout(call.route.timeoutMs));
+    }
     for (const conn of this.table.values()) {
       if (conn.state !== 'open') continue;
       if (now - conn.connectedAt >= this.maxMs) conn.close(CLOSE.maxDuration.code, CLOSE.maxDuration.reason);

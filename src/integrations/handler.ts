@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { withTimeout, type Integration } from './integration.js';
+import { isThenable, withTimeout, type Integration } from './integration.js';
 import { LambdaContext } from './lambda-context.js';
 
 /** A Lambda-style handler: `(event, context)` returning a value or a promise (callback style also works). */
@@ -88,16 +88,19 @@ export class HandlerIntegration implements Integration {
   }
 
   invoke(event: object, timeoutMs: number, functionName: string): Promise<unknown> {
-    const ctx = new LambdaContext(functionName, Date.now() + timeoutMs, this.region, this.accountId);
-    if (this.fn.length >= 3) return withTimeout(callWithCallback(this.fn, event, ctx), timeoutMs);
     let r: unknown;
     try {
-      r = this.fn(event, ctx);
+      r = this.start(event, timeoutMs, functionName);
     } catch (e) {
       return Promise.reject(e);
     }
     // A synchronous answer needs no timer.
-    if (r !== null && typeof r === 'object' && typeof (r as Promise<unknown>).then === 'function') return withTimeout(r as Promise<unknown>, timeoutMs);
-    return Promise.resolve(r);
+    return isThenable(r) ? withTimeout(r, timeoutMs) : Promise.resolve(r);
+  }
+
+  start(event: object, timeoutMs: number, functionName: string): unknown {
+    const ctx = new LambdaContext(functionName, Date.now() + timeoutMs, this.region, this.accountId);
+    if (this.fn.length >= 3) return callWithCallback(this.fn, event, ctx);
+    return this.fn(event, ctx);
   }
 }

@@ -16,6 +16,11 @@ export class HttpIntegration implements Integration {
     this.description = `http ${url}`;
   }
 
+  start(event: object, timeoutMs: number, functionName: string): Promise<unknown> {
+    return this.invoke(event, timeoutMs, functionName);
+  }
+
+  /** undici enforces the timeout itself (headers and body timeouts). */
   async invoke(event: object, timeoutMs: number, functionName: string): Promise<unknown> {
     let res;
     try {

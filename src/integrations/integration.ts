@@ -8,6 +8,13 @@ export interface Integration {
   readonly description: string;
   /** Delivers the event; rejects with IntegrationTimeout after `timeoutMs`, or with the backend's error. */
   invoke(event: object, timeoutMs: number, functionName: string): Promise<unknown>;
+  /**
+   * Starts a delivery without enforcing the timeout (the caller does: the message hot path
+   * tracks in-flight calls in one set instead of a timer and a wrapper promise per message).
+   * Returns the answer itself when the backend answered synchronously, else a promise; throws
+   * when a synchronous handler throws.
+   */
+  start(event: object, timeoutMs: number, functionName: string): unknown;
 }
 
 /** The integration did not answer in time (clients see "Endpoint request timed out"). */
@@ -33,4 +40,9 @@ export function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
       },
     );
   });
+}
+
+/** True for promises and other thenables. */
+export function isThenable(v: unknown): v is Promise<unknown> {
+  return v !== null && typeof v === 'object' && typeof (v as Promise<unknown>).then === 'function';
 }

@@ -2,27 +2,37 @@ import { randomUUID } from 'node:crypto';
 import type { Context } from 'aws-lambda';
 
 /**
- * The Lambda `context` handed to in-process handlers. A class, not a literal with closures,
- * so a per-invocation context costs one small object.
+ * The Lambda `context` handed to in-process handlers. One small object per invocation: the
+ * derived fields (request id, ARNs) are computed only if a handler reads them, since most never do.
  */
 export class LambdaContext implements Context {
   callbackWaitsForEmptyEventLoop = true;
-  readonly functionVersion = '$LATEST';
-  readonly memoryLimitInMB = '128';
-  readonly awsRequestId: string = randomUUID();
-  readonly invokedFunctionArn: string;
-  readonly logGroupName: string;
-  readonly logStreamName: string;
+  private requestId: string | undefined;
 
   constructor(
     readonly functionName: string,
     private readonly deadline: number,
-    region: string,
-    accountId: string,
-  ) {
-    this.invokedFunctionArn = `arn:aws:lambda:${region}:${accountId}:function:${functionName}`;
-    this.logGroupName = `/aws/lambda/${functionName}`;
-    this.logStreamName = 'switchboard';
+    private readonly region: string,
+    private readonly accountId: string,
+  ) {}
+
+  get functionVersion(): string {
+    return '$LATEST';
+  }
+  get memoryLimitInMB(): string {
+    return '128';
+  }
+  get awsRequestId(): string {
+    return (this.requestId ??= randomUUID());
+  }
+  get invokedFunctionArn(): string {
+    return `arn:aws:lambda:${this.region}:${this.accountId}:function:${this.functionName}`;
+  }
+  get logGroupName(): string {
+    return `/aws/lambda/${this.functionName}`;
+  }
+  get logStreamName(): string {
+    return 'switchboard';
   }
 
   /** Milliseconds left before the integration timeout. */

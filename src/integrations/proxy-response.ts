@@ -35,14 +35,20 @@ export function toProxyResult(raw: unknown): ProxyResult {
     throw new MalformedResponse(`statusCode must be an integer from 100 to 599, got ${JSON.stringify(r.statusCode)}`);
   }
   if (r.body !== undefined && r.body !== null && typeof r.body !== 'string') throw new MalformedResponse(`body must be a string, got ${typeof r.body}`);
-  let headers: Record<string, string> | undefined;
-  if (r.headers !== undefined && r.headers !== null) {
-    if (typeof r.headers !== 'object' || Array.isArray(r.headers)) throw new MalformedResponse('headers must be an object');
-    headers = {};
-    for (const [k, v] of Object.entries(r.headers as Record<string, unknown>)) {
-      if (typeof v !== 'string' && typeof v !== 'number' && typeof v !== 'boolean') throw new MalformedResponse(`header "${k}" must be a string`);
-      headers[k] = String(v);
+  let headers = r.headers as Record<string, string> | undefined;
+  if (headers !== undefined && headers !== null) {
+    if (typeof headers !== 'object' || Array.isArray(headers)) throw new MalformedResponse('headers must be an object');
+    let copy: Record<string, string> | undefined;
+    for (const [k, v] of Object.entries(headers as Record<string, unknown>)) {
+      if (typeof v === 'string') continue;
+      if (typeof v !== 'number' && typeof v !== 'boolean') throw new MalformedResponse(`header "${k}" must be a string`);
+      (copy ??= { ...headers })[k] = String(v);
     }
+    if (copy) headers = copy;
+  }
+  // The common answer ({ statusCode, body }) is already what callers need: no copy per message.
+  if (statusCode === r.statusCode && headers === r.headers && (r.body === undefined || typeof r.body === 'string') && (r.isBase64Encoded === undefined || typeof r.isBase64Encoded === 'boolean')) {
+    return r as unknown as ProxyResult;
   }
   const out: ProxyResult = { statusCode };
   if (headers) out.headers = headers;

@@ -41,6 +41,13 @@ export class RouteTable {
     return this.fallback;
   }
 
+  /** The shortest integration timeout of any message route (the sweeper's period follows it). */
+  shortestTimeoutMs(): number {
+    let ms = Infinity;
+    for (const r of this.byKey.values()) if (r.integration !== null && r.key !== '$connect' && r.key !== '$disconnect') ms = Math.min(ms, r.timeoutMs);
+    return ms;
+  }
+
   get(key: string): Route | undefined {
     return this.byKey.get(key);
   }
