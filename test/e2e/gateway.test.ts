@@ -218,6 +218,17 @@ describe('gateway core: connect, route, respond', () => {
   });
 });
 
+describe('gateway core: JavaScript handler modules', () => {
+  it('loads ESM (default export name "handler") and CommonJS modules', async () => {
+    const gw = await startGateway({ routes: { esm: { handler: './handlers.mjs', routeResponse: true }, cjs: { handler: './handlers.cjs#shout', routeResponse: true } } });
+    const c = await TestClient.connect(gw.url);
+    assert.equal((await c.request({ action: 'esm' })).text, 'mjs:{"action":"esm"}');
+    assert.equal((await c.request({ action: 'cjs' })).text, 'cjs:{"ACTION":"CJS"}');
+    c.close();
+    await gw.close();
+  });
+});
+
 describe('gateway core: custom route selection expressions and no $default', () => {
   let gw: Gateway;
   before(async () => {
