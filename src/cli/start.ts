@@ -4,6 +4,20 @@ import { HandlerLoadError } from '../integrations/handler.js';
 
 /** `switchboard start --config FILE [--port N] [--host H]`: runs until SIGINT/SIGTERM, then drains. */
 export async function start(opts: { config: string; port?: number; host?: string }): Promise<number> {
+  // Listen for signals before anything else, so one that arrives during startup still drains;
+  // a second signal while draining exits at once.
+  const stop = new Promise<void>((resolve) => {
+    const onSignal = () => {
+      process.removeListener('SIGINT', onSignal);
+      process.removeListener('SIGTERM', onSignal);
+      const force = () => process.exit(130);
+      process.once('SIGINT', force);
+      process.once('SIGTERM', force);
+      resolve();
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  });
   let gw;
   try {
     const { config, baseDir } = await loadConfigFile(opts.config);
@@ -27,11 +41,7 @@ export async function start(opts: { config: string; port?: number; host?: string
       `  management API: ${gw.managementEndpoint}/@connections/{connectionId} (${auth})\n` +
       `  connect:        npx wscat -c ${gw.url}\n`,
   );
-  await new Promise<void>((resolve) => {
-    const stop = () => resolve();
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
-  });
+  await stop;
   process.stdout.write('Switchboard: draining connections…\n');
   await gw.close();
   return 0;
