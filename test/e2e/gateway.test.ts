@@ -218,6 +218,18 @@ describe('gateway core: connect, route, respond', () => {
   });
 });
 
+describe('gateway core: a connection is not open until $connect returns', () => {
+  it('PostToConnection from its own $connect handler (official SDK, configured from the environment) answers GoneException', async () => {
+    resetRecorded();
+    const gw = await startGateway({ routes: { $connect: { handler: `${H}#connectPostsToSelf` } } });
+    const c = await TestClient.connect(gw.url);
+    assert.deepEqual(recorded().events.find((e) => 'selfPost' in e), { selfPost: 'GoneException' });
+    await c.expectSilence(100);
+    c.close();
+    await gw.close();
+  });
+});
+
 describe('gateway core: JavaScript handler modules', () => {
   it('loads ESM (default export name "handler") and CommonJS modules', async () => {
     const gw = await startGateway({ routes: { esm: { handler: './handlers.mjs', routeResponse: true }, cjs: { handler: './handlers.cjs#shout', routeResponse: true } } });
