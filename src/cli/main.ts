@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
+import { isManagementCommand, MANAGEMENT_USAGE, runManagementCommand } from './commands.js';
 import { start } from './start.js';
 
 const USAGE = `usage: switchboard <command> [options]
@@ -7,7 +8,8 @@ const USAGE = `usage: switchboard <command> [options]
 commands:
   start --config FILE [--port N] [--host H]   run the gateway (--port 0 picks a free port)
   help                                        show this text
-`;
+
+${MANAGEMENT_USAGE}`;
 
 /** Parses a port flag; exits with a clear message when it is not a port. */
 function port(text: string | undefined): number | undefined {
@@ -38,6 +40,7 @@ async function main(argv: string[]): Promise<number> {
       process.stdout.write(USAGE);
       return command === undefined ? 2 : 0;
     default:
+      if (isManagementCommand(command)) return runManagementCommand(command!, rest);
       process.stderr.write(`switchboard: unknown command "${command}"\n\n${USAGE}`);
       return 2;
   }
