@@ -128,7 +128,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
 
   const onRequest = (req: IncomingMessage, res: ServerResponse) => {
     const { rawPath, rawQuery, segments } = splitTarget(req.url);
-    if (segments[0] === config.stage && segments.length >= 2 && segments[1]!.startsWith('@')) {
+    if (segments[0] === config.stage && segments.length >= 2 && (segments[1]!.startsWith('@') || segments[1]!.startsWith('%40'))) {
       return management.handle(req, res, rawPath, rawQuery, segments.slice(1));
     }
     req.resume();

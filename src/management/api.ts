@@ -161,9 +161,17 @@ function match(pattern: string[], segments: string[]): Record<string, string> | 
       }
       if (value === '') throw badRequest(`Empty ${p.slice(1)}`);
       params[p.slice(1)] = value;
-    } else if (p !== s) return null;
+    } else if (p !== s && !(s.includes('%') && safeDecode(s) === p)) return null; // `%40connections` is `@connections`
   }
   return params;
+}
+
+function safeDecode(s: string): string | undefined {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return undefined;
+  }
 }
 
 /** Reads a request body up to `limit` bytes; beyond it, 413 without reading the rest. */

@@ -213,6 +213,15 @@ describe('management API: AWS SDK v3 against a running gateway', () => {
     c.close();
   });
 
+  it('accepts a percent-encoded "@" in the path (%40connections)', async () => {
+    const c = await TestClient.connect(gw.url);
+    const id = await idOf(c);
+    const p = `/dev/%40connections/${id}`;
+    assert.equal((await raw(gw, 'POST', p, await sign(gw, 'POST', p, 'encoded'), 'encoded')).status, 200);
+    assert.equal((await c.next()).text, 'encoded');
+    c.close();
+  });
+
   it('answers ForbiddenException for a management call on another stage', async () => {
     const other = gw.managementEndpoint.replace(/\/dev$/, '/prod');
     await rejectsWith(v3(gw, CREDS, other).send(new PostToConnectionCommand({ ConnectionId: 'x', Data: 'x' })), ForbiddenException);
