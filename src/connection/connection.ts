@@ -7,6 +7,10 @@ export interface Identity {
   userAgent?: string;
 }
 
+// Shared send options: no options object allocated per frame.
+const TEXT = Object.freeze({ binary: false });
+const BINARY = Object.freeze({ binary: true });
+
 /** What a send to a connection came to. Never a silent drop: `full` and `gone` reach the caller. */
 export type SendOutcome = 'ok' | 'gone' | 'full';
 
@@ -52,7 +56,7 @@ export class Connection {
     const ws = this.socket;
     if (this.state !== 'open' || ws === null || ws.readyState !== 1) return 'gone';
     if (ws.bufferedAmount > this.sendBufferBytes) return 'full';
-    ws.send(data, { binary });
+    ws.send(data, binary ? BINARY : TEXT);
     this.lastActiveAt = Date.now();
     return 'ok';
   }

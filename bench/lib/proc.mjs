@@ -1,0 +1,86 @@
+// Process helpers: start servers pinned to a core, read their CPU time and memory from /proc.
+import { spawn, execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+
+const HZ = 100; // USER_HZ on Linux
+let hasTaskset;
+
+/** True when `taskset` exists (then servers run on core 0, load generators on core 1). */
+export function canPin() {
+  if (hasTaskset === undefined) {
+    try {
+      execFileSync('taskset', ['-p', String(process.pid)], { stdio: 'ignore' });
+      hasTaskset = true;
+    } catch {
+      hasTaskset = false;
+    }
+  }
+  return hasTaskset;
+}
+
+/** Spawns `node args…` pinned to `core` (when possible); resolves once stdout matches `ready`. */
+export function startNode(args, { core = 0, ready, env = {}, cwd, timeoutMs = 20000 } = {}) {
+  const cmd = canPin() ? 'taskset' : process.execPath;
+  const argv = canPin() ? ['-c', String(core), process.execPath, ...args] : args;
+  const child = spawn(cmd, argv, { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (c) => (out += c));
+  child.stderr.on('data', (c) => (err += c));
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`server did not start in ${timeoutMs} ms: ${args.join(' ')}\n${out}\n${err}`));
+    }, timeoutMs);
+    const check = () => {
+      const m = ready.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        child.stdout.off('data', check);
+        resolve({ child, pid: child.pid, match: m, stop: () => stop(child), stderr: () => err });
+      }
+    };
+    child.stdout.on('data', check);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`server exited (${code}) before it was ready: ${args.join(' ')}\n${out}\n${err}`));
+    });
+  });
+}
+
+/** Stops a child we started (by its PID), waiting for it to exit. */
+export function stop(child) {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve();
+    const t = setTimeout(() => child.kill('SIGKILL'), 5000);
+    child.once('exit', () => {
+      clearTimeout(t);
+      resolve();
+    });
+    child.kill('SIGTERM');
+  });
+}
+
+/** CPU time (user + system) a process has used, in microseconds. */
+export function cpuMicros(pid) {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return ((Number(f[11]) + Number(f[12])) * 1e6) / HZ;
+}
+
+/** Resident set size of a process, in bytes. */
+export function rssBytes(pid) {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) * 1024 : NaN;
+}
+
+/** The soft and hard limits on open files for processes we start. */
+export function fdLimit() {
+  try {
+    return Number(execFileSync('sh', ['-c', 'ulimit -Hn']).toString().trim());
+  } catch {
+    return 1024;
+  }
+}
+
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));

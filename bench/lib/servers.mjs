@@ -1,0 +1,43 @@
+// Starting the servers a scenario compares: Switchboard (the built CLI) and the baselines.
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { BENCH_CREDS } from './sigv4.mjs';
+import { startNode } from './proc.mjs';
+
+export const BENCH_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), '..');
+export const ROOT = path.join(BENCH_DIR, '..');
+export const HANDLERS = path.join(BENCH_DIR, 'fixtures', 'handlers.mjs');
+
+/**
+ * Starts Switchboard from dist/ (run `npm run build` first; `npm run bench` does) with a
+ * configuration on stage `bench`; resolves with its URL, origin, PID and a stop function.
+ */
+export async function startSwitchboard(routes, extra = {}) {
+  const dir = mkdtempSync(path.join(tmpdir(), 'sb-bench-'));
+  const file = path.join(dir, 'switchboard.json');
+  const config = {
+    stage: 'bench',
+    routes,
+    limits: { idleTimeoutSeconds: 3600, maxConnectionSeconds: 7200, ...extra.limits },
+    management: { credentials: [BENCH_CREDS] },
+    logging: { level: 'warn' },
+  };
+  writeFileSync(file, JSON.stringify(config));
+  const s = await startNode([path.join(ROOT, 'dist', 'cli', 'main.js'), 'start', '--config', file, '--port', '0'], { ready: /Switchboard listening on (ws:\/\/\S+)/, ...extra.node });
+  return describe(s, 'switchboard');
+}
+
+/** Starts a baseline server script from bench/baselines. */
+export async function startBaseline(script, extra = {}) {
+  const s = await startNode([path.join(BENCH_DIR, 'baselines', script), '0'], { ready: /Baseline listening on (ws:\/\/\S+)/, ...extra.node });
+  return describe(s, 'baseline');
+}
+
+function describe(s, kind) {
+  const url = s.match[1];
+  return { kind, url, origin: url.replace('ws://', 'http://').replace(/\/[^/]*$/, ''), pid: s.pid, stop: s.stop, stderr: s.stderr };
+}
+
+export const handler = (name) => `${HANDLERS}#${name}`;

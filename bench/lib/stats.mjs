@@ -1,0 +1,18 @@
+/** Median of numbers. */
+export function median(xs) {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+/** Rounds to `d` significant decimals for reports. */
+export const round = (x, d = 2) => (Number.isFinite(x) ? Math.round(x * 10 ** d) / 10 ** d : x);
+
+/**
+ * A ratio to report: Switchboard's figure over the baseline's, with the goal it is held to.
+ * `better: 'higher'` means the ratio must be ≥ goal; 'lower' means ≤ goal.
+ */
+export function ratio(name, sb, base, goal, better, unit = '') {
+  const value = round(sb / base, 3);
+  return { name, value, goal, better, met: better === 'higher' ? value >= goal : value <= goal, switchboard: round(sb), baseline: round(base), unit };
+}

@@ -1,0 +1,65 @@
+// echo: a custom route with a route response from an inline handler, against a bare ws echo
+// server. Throughput closed-loop at 100 and 1,000 connections, and server CPU per message at a
+// fixed offered rate below saturation (the client core saturates first on this machine).
+import { LoadGenerator, latency } from '../lib/loadgen.mjs';
+import { cpuMicros, sleep } from '../lib/proc.mjs';
+import { handler, startBaseline, startSwitchboard } from '../lib/servers.mjs';
+import { median, ratio, round } from '../lib/stats.mjs';
+
+export const description = 'custom route + route response (inline handler) vs bare ws echo';
+const PAYLOAD = JSON.stringify({ action: 'echo', data: 'x'.repeat(40) }); // 70 bytes, as in research/peers.md §6.3
+
+function start(kind) {
+  return kind === 'baseline' ? startBaseline('bare-echo.mjs') : startSwitchboard({ echo: { handler: handler('echo'), routeResponse: true } });
+}
+
+/** One measurement of one server: closed-loop throughput, then CPU per message at `rate`. */
+async function measure(kind, conns, { seconds, rate }) {
+  const server = await start(kind);
+  const lg = new LoadGenerator(2);
+  try {
+    await lg.connect(`${server.url}`, conns);
+    await lg.all('echoClosed', () => ({ seconds: 1, payload: PAYLOAD })); // warm-up
+    const closed = await lg.all('echoClosed', () => ({ seconds, payload: PAYLOAD }));
+    const count = closed.reduce((a, r) => a + r.count, 0);
+    const out = { throughput: count / seconds, latency: latency(closed) };
+    if (rate) {
+      const c0 = cpuMicros(server.pid);
+      const paced = await lg.all('echoPaced', () => ({ seconds, payload: PAYLOAD, rate: rate / 2 }));
+      const c1 = cpuMicros(server.pid);
+      const n = paced.reduce((a, r) => a + r.count, 0);
+      out.cpuPerMessageUs = (c1 - c0) / n;
+      out.pacedRate = n / seconds;
+      out.pacedLatency = latency(paced);
+    }
+    return out;
+  } finally {
+    await lg.close();
+    await server.stop();
+    await sleep(300);
+  }
+}
+
+export async function run({ quick, log }) {
+  const seconds = quick ? 3 : 6;
+  const rounds = quick ? 1 : 2;
+  const figures = {};
+  const ratios = [];
+  for (const conns of [100, 1000]) {
+    const rate = conns === 100 ? 8000 : 0; // CPU per message measured at 100 connections
+    const runs = { baseline: [], switchboard: [] };
+    for (let r = 0; r < rounds; r++) {
+      // Alternate which goes first, so drift on a shared machine hits both alike.
+      for (const kind of r % 2 ? ['switchboard', 'baseline'] : ['baseline', 'switchboard']) {
+        const m = await measure(kind, conns, { seconds, rate });
+        log(`echo ${conns} conns ${kind}: ${Math.round(m.throughput)} msg/s, p50 ${m.latency.p50} ms, p99 ${m.latency.p99} ms${m.cpuPerMessageUs ? `, ${round(m.cpuPerMessageUs)} µs CPU/msg at ${Math.round(m.pacedRate)} msg/s` : ''}`);
+        runs[kind].push(m);
+      }
+    }
+    const med = (kind, f) => median(runs[kind].map(f));
+    figures[`${conns}conns`] = runs;
+    ratios.push(ratio(`echo throughput, ${conns} connections`, med('switchboard', (m) => m.throughput), med('baseline', (m) => m.throughput), 0.8, 'higher', 'msg/s'));
+    if (rate) ratios.push(ratio(`echo server CPU per message (${rate} msg/s, ${conns} conns)`, med('switchboard', (m) => m.cpuPerMessageUs), med('baseline', (m) => m.cpuPerMessageUs), 1.3, 'lower', 'µs'));
+  }
+  return { figures, ratios };
+}
