@@ -107,9 +107,14 @@ async function push({ origin, pathPrefix, ids, seconds, concurrency, payload, si
   const host = new URL(origin).host;
   const h = histogram();
   const statuses = {};
+  const plainHeaders = { 'content-length': String(payload.length) };
   let count = 0;
-  const end = Date.now() + seconds * 1000;
   const interval = rate ? (1000 * concurrency) / rate : 0;
+  // Sign once per target before the clock starts (a signature stays valid for 5 minutes), so
+  // this core measures the server's verification, not our signing.
+  const signedHeaders = new Map();
+  if (sign) for (const id of ids) signedHeaders.set(id, await sign(host, `${pathPrefix}${encodeURIComponent(id)}`, payload));
+  const end = Date.now() + seconds * 1000;
   async function lane() {
     let next = performance.now();
     while (Date.now() < end) {
@@ -118,8 +123,9 @@ async function push({ origin, pathPrefix, ids, seconds, concurrency, payload, si
         const wait = next - performance.now();
         if (wait > 0) await new Promise((r) => setTimeout(r, wait));
       }
-      const path = `${pathPrefix}${encodeURIComponent(ids[(Math.random() * ids.length) | 0])}`;
-      const headers = sign ? await sign(host, path, payload) : { 'content-length': String(payload.length) };
+      const id = ids[(Math.random() * ids.length) | 0];
+      const path = `${pathPrefix}${encodeURIComponent(id)}`;
+      const headers = sign ? signedHeaders.get(id) : plainHeaders;
       const t0 = performance.now();
       const res = await pool.request({ method: 'POST', path, headers, body: payload });
       await res.body.dump();
