@@ -1,5 +1,5 @@
 import type { Connection, SendOutcome } from '../connection/connection.js';
-import type { Bus } from './bus.js';
+import type { Bus, FanOutOutcome, TargetRef } from './bus.js';
 
 /** The bus of a single process: every connection is local, so operations are direct calls. */
 export class LocalBus implements Bus {
@@ -8,6 +8,19 @@ export class LocalBus implements Bus {
   send(_nodeId: string, connectionId: string, data: Buffer | string, binary: boolean): SendOutcome {
     const conn = this.lookup(connectionId);
     return conn === undefined ? 'gone' : conn.send(data, binary);
+  }
+
+  sendMany(targets: readonly TargetRef[], data: Buffer | string, binary: boolean): FanOutOutcome {
+    const out: FanOutOutcome = { sent: 0, failed: [] };
+    const now = Date.now();
+    for (let i = 0; i < targets.length; i++) {
+      const id = targets[i]!.id;
+      const conn = this.lookup(id);
+      const outcome = conn === undefined ? 'gone' : conn.send(data, binary, now);
+      if (outcome === 'ok') out.sent++;
+      else out.failed.push({ connectionId: id, reason: outcome });
+    }
+    return out;
   }
 
   close(_nodeId: string, connectionId: string, code: number, reason: string): boolean {

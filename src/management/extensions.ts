@@ -1,5 +1,5 @@
 import { isUtf8 } from 'node:buffer';
-import type { Bus } from '../bus/bus.js';
+import type { Bus, FanOutOutcome } from '../bus/bus.js';
 import { isGroupName, isPrincipalId } from '../registry/names.js';
 import { InvalidCursor, type ConnectionListing, type ConnectionRecord, type ListQuery, type Registry } from '../registry/registry.js';
 import { connectionInfo, isOpen, type ManagementCall, type ManagementRoute } from './api.js';
@@ -21,10 +21,7 @@ import { badRequest, gone, sendEmpty, sendJson } from './errors.js';
  */
 
 /** How a fan-out went: every recipient is either sent to or named with why not; nothing is dropped silently. */
-interface FanOutResult {
-  sent: number;
-  failed: Array<{ connectionId: string; reason: 'gone' | 'full' }>;
-}
+type FanOutResult = FanOutOutcome;
 
 function listingJson(l: ConnectionListing) {
   return { connectionId: l.record.id, ...connectionInfo(l.record), principalId: l.record.principalId ?? null, groups: l.groups };
@@ -70,14 +67,8 @@ export function extensionRoutes(registry: Registry, bus: Bus): ManagementRoute[]
 
   async function fanOut(call: ManagementCall, targets: ConnectionRecord[]): Promise<void> {
     const exclude = call.query.get('exclude');
-    const binary = !isUtf8(call.body);
-    const result: FanOutResult = { sent: 0, failed: [] };
-    for (const rec of targets) {
-      if (rec.id === exclude || !isOpen(rec)) continue;
-      const outcome = await bus.send(rec.nodeId, rec.id, call.body, binary);
-      if (outcome === 'ok') result.sent++;
-      else result.failed.push({ connectionId: rec.id, reason: outcome });
-    }
+    const recipients = exclude === null ? targets.filter(isOpen) : targets.filter((rec) => rec.id !== exclude && isOpen(rec));
+    const result: FanOutResult = await bus.sendMany(recipients, call.body, !isUtf8(call.body));
     sendJson(call.res, 200, result, call.requestId);
   }
 
@@ -86,7 +77,9 @@ export function extensionRoutes(registry: Registry, bus: Bus): ManagementRoute[]
     let closed = 0;
     for (const rec of targets) {
       if (rec.id === exclude || !isOpen(rec)) continue;
-      if (await bus.close(rec.nodeId, rec.id, close.code, close.reason)) closed++;
+      let done = bus.close(rec.nodeId, rec.id, close.code, close.reason);
+      if (typeof done !== 'boolean') done = await done;
+      if (done) closed++;
     }
     sendJson(call.res, 200, { closed }, call.requestId);
   }

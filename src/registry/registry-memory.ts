@@ -5,7 +5,8 @@ interface Entry {
   /** Insertion sequence: the listing order, and what a cursor remembers. */
   seq: number;
   principalId: string | undefined;
-  groups: Set<string>;
+  /** Created on the first join: most connections never join a group. */
+  groups: Set<string> | undefined;
 }
 
 const EMPTY: ConnectionRecord[] = [];
@@ -21,7 +22,7 @@ export class MemoryRegistry implements Registry {
   private seq = 0;
 
   add(rec: ConnectionRecord): void {
-    const e: Entry = { rec, seq: ++this.seq, principalId: undefined, groups: new Set() };
+    const e: Entry = { rec, seq: ++this.seq, principalId: undefined, groups: undefined };
     this.byId.set(rec.id, e);
     if (rec.principalId !== undefined) this.index(e, rec.principalId);
   }
@@ -31,7 +32,7 @@ export class MemoryRegistry implements Registry {
     if (e === undefined) return;
     this.byId.delete(id);
     if (e.principalId !== undefined) unlink(this.byPrincipal, e.principalId, id);
-    for (const g of e.groups) unlink(this.byGroup, g, id);
+    if (e.groups) for (const g of e.groups) unlink(this.byGroup, g, id);
   }
 
   get(id: string): ConnectionRecord | undefined {
@@ -52,7 +53,7 @@ export class MemoryRegistry implements Registry {
   join(id: string, group: string): boolean {
     const e = this.byId.get(id);
     if (e === undefined) return false;
-    e.groups.add(group);
+    (e.groups ??= new Set()).add(group);
     let members = this.byGroup.get(group);
     if (members === undefined) this.byGroup.set(group, (members = new Set()));
     members.add(id);
@@ -61,7 +62,7 @@ export class MemoryRegistry implements Registry {
 
   leave(id: string, group: string): void {
     const e = this.byId.get(id);
-    if (e === undefined || !e.groups.delete(group)) return;
+    if (e === undefined || !e.groups?.delete(group)) return;
     unlink(this.byGroup, group, id);
   }
 
@@ -90,14 +91,14 @@ export class MemoryRegistry implements Registry {
     for (const id of ids) {
       const e = this.byId.get(id)!;
       if (e.seq <= after) continue;
-      if (q.group !== undefined && !e.groups.has(q.group)) continue;
+      if (q.group !== undefined && !e.groups?.has(q.group)) continue;
       if (q.principal !== undefined && e.principalId !== q.principal) continue;
       matches.push(e);
     }
     // Index sets keep insertion order only per set; sort so pages follow one global order.
     if (ids !== this.byId.keys()) matches.sort((a, b) => a.seq - b.seq);
     const page = matches.slice(0, q.limit);
-    const items: ConnectionListing[] = page.map((e) => ({ record: e.rec, groups: [...e.groups] }));
+    const items: ConnectionListing[] = page.map((e) => ({ record: e.rec, groups: e.groups ? [...e.groups] : [] }));
     return matches.length > q.limit ? { items, cursor: encodeCursor(page[page.length - 1]!.seq) } : { items };
   }
 
