@@ -46,7 +46,9 @@ for (const name of selected) {
   const mod = await import(`./scenarios/${name}.mjs`);
   const t0 = Date.now();
   try {
-    run.scenarios[name] = { description: mod.description, ...(await mod.run({ quick, log })), seconds: Math.round((Date.now() - t0) / 1000) };
+    const result = await mod.run({ quick, log });
+    run.scenarios[name] = { description: mod.description, ...result, seconds: Math.round((Date.now() - t0) / 1000) };
+    if (result.skipped) console.log(`  not run: ${result.skipped}`);
   } catch (err) {
     console.error(err);
     run.scenarios[name] = { description: mod.description, error: String(err?.message ?? err) };

@@ -1,6 +1,6 @@
 // Process helpers: start servers pinned to a core, read their CPU time and memory from /proc.
 import { spawn, execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 
 const HZ = 100; // USER_HZ on Linux
 let hasTaskset;
@@ -18,10 +18,15 @@ export function canPin() {
   return hasTaskset;
 }
 
-/** Spawns `node args…` pinned to `core` (when possible); resolves once stdout matches `ready`. */
-export function startNode(args, { core = 0, ready, env = {}, cwd, timeoutMs = 20000 } = {}) {
-  const cmd = canPin() ? 'taskset' : process.execPath;
-  const argv = canPin() ? ['-c', String(core), process.execPath, ...args] : args;
+/** Spawns `node args…` pinned to `core` (when possible); resolves once its output matches `ready`. */
+export function startNode(args, opts = {}) {
+  return startProcess(process.execPath, args, opts);
+}
+
+/** Spawns any command pinned to `core` (its children inherit the pinning); resolves once stdout or stderr matches `ready`. */
+export function startProcess(command, args, { core = 0, ready, env = {}, cwd, timeoutMs = 20000 } = {}) {
+  const cmd = canPin() ? 'taskset' : command;
+  const argv = canPin() ? ['-c', String(core), command, ...args] : args;
   const child = spawn(cmd, argv, { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
@@ -32,18 +37,20 @@ export function startNode(args, { core = 0, ready, env = {}, cwd, timeoutMs = 20
       child.kill('SIGKILL');
       reject(new Error(`server did not start in ${timeoutMs} ms: ${args.join(' ')}\n${out}\n${err}`));
     }, timeoutMs);
+    let done = false;
     const check = () => {
-      const m = ready.exec(out);
+      const m = done ? null : ready.exec(out) ?? ready.exec(err);
       if (m) {
+        done = true;
         clearTimeout(timer);
-        child.stdout.off('data', check);
         resolve({ child, pid: child.pid, match: m, stop: () => stop(child), stderr: () => err });
       }
     };
     child.stdout.on('data', check);
+    child.stderr.on('data', check);
     child.on('exit', (code) => {
       clearTimeout(timer);
-      reject(new Error(`server exited (${code}) before it was ready: ${args.join(' ')}\n${out}\n${err}`));
+      if (!done) reject(new Error(`server exited (${code}) before it was ready: ${args.join(' ')}\n${out}\n${err}`));
     });
   });
 }
@@ -66,6 +73,31 @@ export function cpuMicros(pid) {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return ((Number(f[11]) + Number(f[12])) * 1e6) / HZ;
+}
+
+/** CPU time of processes and all their descendants (a server made of several processes), in microseconds. */
+export function treeCpuMicros(rootPids) {
+  const parent = new Map();
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
+      parent.set(Number(d), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
+    } catch {}
+  }
+  const tree = new Set(rootPids);
+  let grew = true;
+  while (grew) {
+    grew = false;
+    for (const [pid, ppid] of parent) if (!tree.has(pid) && tree.has(ppid)) tree.add(pid), (grew = true);
+  }
+  let total = 0;
+  for (const pid of tree) {
+    try {
+      total += cpuMicros(pid);
+    } catch {}
+  }
+  return total;
 }
 
 /** Resident set size of a process, in bytes. */
