@@ -1,4 +1,4 @@
-import type { Connection, SendOutcome } from '../connection/connection.js';
+import { Connection, type SendOutcome } from '../connection/connection.js';
 import type { Bus, FanOutOutcome, TargetRef } from './bus.js';
 
 /** The bus of a single process: every connection is local, so operations are direct calls. */
@@ -14,11 +14,12 @@ export class LocalBus implements Bus {
     const out: FanOutOutcome = { sent: 0, failed: [] };
     const now = Date.now();
     for (let i = 0; i < targets.length; i++) {
-      const id = targets[i]!.id;
-      const conn = this.lookup(id);
+      const t = targets[i]!;
+      // In one process the registry's records are the connections themselves: no lookup needed.
+      const conn = t instanceof Connection ? t : this.lookup(t.id);
       const outcome = conn === undefined ? 'gone' : conn.send(data, binary, now);
       if (outcome === 'ok') out.sent++;
-      else out.failed.push({ connectionId: id, reason: outcome });
+      else out.failed.push({ connectionId: t.id, reason: outcome });
     }
     return out;
   }

@@ -67,7 +67,8 @@ export function extensionRoutes(registry: Registry, bus: Bus): ManagementRoute[]
 
   async function fanOut(call: ManagementCall, targets: ConnectionRecord[]): Promise<void> {
     const exclude = call.query.get('exclude');
-    const recipients = exclude === null ? targets.filter(isOpen) : targets.filter((rec) => rec.id !== exclude && isOpen(rec));
+    // Connections already closing are reported by the bus as `gone`, so no filtering pass is needed.
+    const recipients = exclude === null ? targets : targets.filter((rec) => rec.id !== exclude);
     const result: FanOutResult = await bus.sendMany(recipients, call.body, !isUtf8(call.body));
     sendJson(call.res, 200, result, call.requestId);
   }

@@ -17,8 +17,9 @@ const EMPTY: ConnectionRecord[] = [];
  */
 export class MemoryRegistry implements Registry {
   private readonly byId = new Map<string, Entry>();
-  private readonly byPrincipal = new Map<string, Set<string>>();
-  private readonly byGroup = new Map<string, Set<string>>();
+  // Indexes hold the entries themselves: a fan-out to 10,000 members does no id lookups.
+  private readonly byPrincipal = new Map<string, Set<Entry>>();
+  private readonly byGroup = new Map<string, Set<Entry>>();
   private seq = 0;
 
   add(rec: ConnectionRecord): void {
@@ -31,8 +32,8 @@ export class MemoryRegistry implements Registry {
     const e = this.byId.get(id);
     if (e === undefined) return;
     this.byId.delete(id);
-    if (e.principalId !== undefined) unlink(this.byPrincipal, e.principalId, id);
-    if (e.groups) for (const g of e.groups) unlink(this.byGroup, g, id);
+    if (e.principalId !== undefined) unlink(this.byPrincipal, e.principalId, e);
+    if (e.groups) for (const g of e.groups) unlink(this.byGroup, g, e);
   }
 
   get(id: string): ConnectionRecord | undefined {
@@ -46,7 +47,7 @@ export class MemoryRegistry implements Registry {
   setPrincipal(id: string, principalId: string): void {
     const e = this.byId.get(id);
     if (e === undefined) return;
-    if (e.principalId !== undefined) unlink(this.byPrincipal, e.principalId, id);
+    if (e.principalId !== undefined) unlink(this.byPrincipal, e.principalId, e);
     this.index(e, principalId);
   }
 
@@ -56,14 +57,14 @@ export class MemoryRegistry implements Registry {
     (e.groups ??= new Set()).add(group);
     let members = this.byGroup.get(group);
     if (members === undefined) this.byGroup.set(group, (members = new Set()));
-    members.add(id);
+    members.add(e);
     return true;
   }
 
   leave(id: string, group: string): void {
     const e = this.byId.get(id);
     if (e === undefined || !e.groups?.delete(group)) return;
-    unlink(this.byGroup, group, id);
+    unlink(this.byGroup, group, e);
   }
 
   principalMembers(principalId: string): ConnectionRecord[] {
@@ -83,20 +84,20 @@ export class MemoryRegistry implements Registry {
   list(q: ListQuery): ListPage {
     const after = q.cursor === undefined ? 0 : decodeCursor(q.cursor);
     // Candidates in insertion order: a filter's index when there is one, else everything.
-    let ids: Iterable<string>;
-    if (q.principal !== undefined) ids = this.byPrincipal.get(q.principal) ?? [];
-    else if (q.group !== undefined) ids = this.byGroup.get(q.group) ?? [];
-    else ids = this.byId.keys();
+    let entries: Iterable<Entry>;
+    if (q.principal !== undefined) entries = this.byPrincipal.get(q.principal) ?? [];
+    else if (q.group !== undefined) entries = this.byGroup.get(q.group) ?? [];
+    else entries = this.byId.values();
+    const indexed = q.principal !== undefined || q.group !== undefined;
     const matches: Entry[] = [];
-    for (const id of ids) {
-      const e = this.byId.get(id)!;
+    for (const e of entries) {
       if (e.seq <= after) continue;
       if (q.group !== undefined && !e.groups?.has(q.group)) continue;
       if (q.principal !== undefined && e.principalId !== q.principal) continue;
       matches.push(e);
     }
     // Index sets keep insertion order only per set; sort so pages follow one global order.
-    if (ids !== this.byId.keys()) matches.sort((a, b) => a.seq - b.seq);
+    if (indexed) matches.sort((a, b) => a.seq - b.seq);
     const page = matches.slice(0, q.limit);
     const items: ConnectionListing[] = page.map((e) => ({ record: e.rec, groups: e.groups ? [...e.groups] : [] }));
     return matches.length > q.limit ? { items, cursor: encodeCursor(page[page.length - 1]!.seq) } : { items };
@@ -104,25 +105,24 @@ export class MemoryRegistry implements Registry {
 
   private index(e: Entry, principalId: string): void {
     e.principalId = principalId;
-    let ids = this.byPrincipal.get(principalId);
-    if (ids === undefined) this.byPrincipal.set(principalId, (ids = new Set()));
-    ids.add(e.rec.id);
+    let entries = this.byPrincipal.get(principalId);
+    if (entries === undefined) this.byPrincipal.set(principalId, (entries = new Set()));
+    entries.add(e);
   }
 
-  private records(ids: Set<string> | undefined): ConnectionRecord[] {
-    if (ids === undefined) return EMPTY;
-    const out: ConnectionRecord[] = [];
-    for (const id of ids) out.push(this.byId.get(id)!.rec);
-    return out;
+  private records(entries: Set<Entry> | undefined): ConnectionRecord[] {
+    return entries === undefined ? EMPTY : Array.from(entries, recordOf);
   }
 }
 
-function unlink(index: Map<string, Set<string>>, key: string, id: string): void {
-  const ids = index.get(key);
-  if (ids === undefined) return;
-  ids.delete(id);
-  if (ids.size === 0) index.delete(key);
+function unlink(index: Map<string, Set<Entry>>, key: string, e: Entry): void {
+  const entries = index.get(key);
+  if (entries === undefined) return;
+  entries.delete(e);
+  if (entries.size === 0) index.delete(key);
 }
+
+const recordOf = (e: Entry) => e.rec;
 
 /** Cursors are opaque to callers: a versioned, base64url-wrapped sequence number. */
 function encodeCursor(seq: number): string {
