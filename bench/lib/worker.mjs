@@ -20,13 +20,15 @@ async function connect({ url, count, addresses, whoami, batch = 200 }) {
     await Promise.all(
       Array.from({ length: n }, (_, j) =>
         new Promise((resolve, reject) => {
-          const ws = new WebSocket(url, { perMessageDeflate: false, localAddress: addresses[(i + j) % addresses.length] });
-          ws.once('error', reject);
+          const ws = new WebSocket(url, { perMessageDeflate: false, localAddress: addresses[(i + j) % addresses.length], handshakeTimeout: 15_000 });
+          const timer = setTimeout(() => reject(new Error(`no answer from ${url} within 15 s`)), 15_000);
+          ws.once('error', (err) => (clearTimeout(timer), reject(err)));
           ws.once('open', () => {
             ws.on('message', () => received++);
             sockets.push(ws);
-            if (!whoami) return resolve();
+            if (!whoami) return clearTimeout(timer), resolve();
             ws.once('message', (d) => {
+              clearTimeout(timer);
               ids.push(JSON.parse(d.toString()).connectionId);
               resolve();
             });

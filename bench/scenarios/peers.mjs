@@ -78,7 +78,9 @@ async function startPushpin(backendUrl) {
     .replace(/^rundir=.*$/m, `rundir=${dir}/run`)
     .replace(/^logdir=.*$/m, `logdir=${dir}/log`)
     .replace(/^routesfile=.*$/m, `routesfile=${dir}/routes`)
-    .replace(/^stats_connection_ttl=.*$/m, 'stats_connection_ttl=120');
+    .replace(/^stats_connection_ttl=.*$/m, 'stats_connection_ttl=120')
+    // Its handler binds fixed TCP ports (5560-5563): an offset per instance avoids a stopped one's.
+    .replace(/^port_offset=.*$/m, `port_offset=${100 + Math.floor(Math.random() * 5000)}`);
   conf = conf.replace('[proxy]\n', `[proxy]\nzurl_out_specs=ipc://${dir}/zurl/zurl-in\nzurl_out_stream_specs=ipc://${dir}/zurl/zurl-in-stream\nzurl_in_specs=ipc://${dir}/zurl/zurl-out\n`);
   writeFileSync(path.join(dir, 'pushpin.conf'), conf);
   const target = new URL(backendUrl);
