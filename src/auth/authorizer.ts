@@ -2,7 +2,11 @@ import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
 import type { Authorize } from '../connection/lifecycle.js';
 import type { ApiInfo } from '../events/events.js';
+import { createIntegration } from '../integrations/factory.js';
 import type { CredentialStore } from './credentials.js';
+import { iamHandshake } from './iam-handshake.js';
+import { RequestAuthorizer } from './request-authorizer.js';
+import { SigV4Verifier } from './sigv4.js';
 
 /** Everything an authorizer needs from the gateway. */
 export interface AuthorizerDeps {
@@ -15,9 +19,15 @@ export interface AuthorizerDeps {
 
 /**
  * Builds the $connect authorization step from the configuration: a REQUEST authorizer
- * (handler module or HTTP endpoint), AWS_IAM (SigV4-presigned handshake), or none (undefined).
- * STUB: implemented by the authorizers issue.
+ * (handler module or HTTP endpoint), AWS_IAM (a SigV4-signed handshake), or none (undefined).
  */
-export async function createAuthorize(_deps: AuthorizerDeps): Promise<Authorize | undefined> {
-  return undefined;
+export async function createAuthorize(deps: AuthorizerDeps): Promise<Authorize | undefined> {
+  const route = deps.config.routes.$connect;
+  if (route === undefined) return undefined;
+  if (route.authorizationType === 'AWS_IAM') {
+    return iamHandshake(new SigV4Verifier({ credentials: deps.credentials, regions: deps.config.management.regions }), deps.logger);
+  }
+  if (route.authorizer === undefined) return undefined;
+  const integration = await createIntegration(route.authorizer, deps.baseDir, deps.config.region, deps.config.accountId);
+  return new RequestAuthorizer(route.authorizer, integration!, deps.api, deps.logger).authorize;
 }

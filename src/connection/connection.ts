@@ -5,6 +5,10 @@ export interface Identity {
   sourceIp: string;
   /** Absent when the client sent no User-Agent (as on AWS). */
   userAgent?: string;
+  /** With AWS_IAM on $connect: the access key that signed the handshake (and caller/user, as AWS fills them). */
+  accessKey?: string;
+  caller?: string;
+  user?: string;
 }
 
 // Shared send options: no options object allocated per frame.

@@ -1,6 +1,17 @@
 import { Agent, request } from 'undici';
 import { IntegrationTimeout, type Integration } from './integration.js';
 
+/** A backend answered with a non-2xx status (an HTTP authorizer's 401/403 mean Unauthorized/Forbidden). */
+export class HttpStatusError extends Error {
+  override name = 'HttpStatusError';
+  constructor(
+    readonly status: number,
+    url: string,
+  ) {
+    super(`HTTP integration ${url} answered ${status}`);
+  }
+}
+
 /** Keep-alive connections to HTTP backends, shared by every HTTP integration. */
 const agent = new Agent({ keepAliveTimeout: 30_000, connections: 256 });
 
@@ -38,9 +49,7 @@ export class HttpIntegration implements Integration {
       throw err;
     }
     const text = await res.body.text();
-    if (res.statusCode < 200 || res.statusCode > 299) {
-      throw new Error(`HTTP integration ${this.url} answered ${res.statusCode}`);
-    }
+    if (res.statusCode < 200 || res.statusCode > 299) throw new HttpStatusError(res.statusCode, this.url);
     if (text.trim() === '') return undefined;
     try {
       return JSON.parse(text) as unknown;

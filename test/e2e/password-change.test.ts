@@ -6,8 +6,6 @@ import { after, before, describe, it } from 'node:test';
 import pino from 'pino';
 import { request } from 'undici';
 import { createBackend } from '../../examples/password-change/backend.js';
-import { createAuthorize } from '../../src/auth/authorizer.js';
-import { CredentialStore } from '../../src/auth/credentials.js';
 import { SwitchboardClient } from '../../src/client/index.js';
 import { createGateway, loadConfigFile, type Gateway } from '../../src/index.js';
 import { TestClient, sleep } from '../helpers/client.js';
@@ -16,18 +14,6 @@ import { ROOT } from '../helpers/gateway.js';
 const EXAMPLE = path.join(ROOT, 'examples', 'password-change');
 const KEYS = { AWS_ACCESS_KEY_ID: 'AKIDPASSWORDDEMO', AWS_SECRET_ACCESS_KEY: 'password-demo-secret' };
 
-/**
- * The authorizer feature lands separately; until then `createAuthorize` is a stub that answers
- * undefined even for a configuration with an authorizer, and the authorizer-dependent tests skip.
- */
-async function authorizerMissing(): Promise<string | false> {
-  const { config, baseDir } = await loadConfigFile(path.join(EXAMPLE, 'switchboard.yaml'), { ...process.env, PORT: '0' });
-  const api = { apiId: config.apiId, stage: config.stage, region: config.region, accountId: config.accountId };
-  // Called loosely typed so a change to its dependencies does not break this file's typecheck.
-  const authorize = await (createAuthorize as (deps: unknown) => Promise<unknown>)({ config, baseDir, api, credentials: new CredentialStore([]), logger: pino({ level: 'silent' }) });
-  return authorize === undefined && 'REQUEST authorizers are not implemented yet (src/auth/authorizer.ts is a stub)';
-}
-const SKIP = await authorizerMissing();
 
 describe('examples/password-change: changing a password ends every session of that user', () => {
   let gw: Gateway;
@@ -49,7 +35,7 @@ describe('examples/password-change: changing a password ends every session of th
     await gw.close();
   });
 
-  it('three alice sessions close with 4001 "password changed"; bob’s stays open', { skip: SKIP }, async () => {
+  it('three alice sessions close with 4001 "password changed"; bob’s stays open', async () => {
     const alice = await Promise.all(['alice-laptop', 'alice-phone', 'alice-tablet'].map((t) => TestClient.connect(`${gw.url}?token=${t}`)));
     const bob = await TestClient.connect(`${gw.url}?token=bob-laptop`);
 
@@ -70,7 +56,7 @@ describe('examples/password-change: changing a password ends every session of th
     bob.close();
   });
 
-  it('refuses a handshake without a token or with an unknown one', { skip: SKIP }, async () => {
+  it('refuses a handshake without a token or with an unknown one', async () => {
     await assert.rejects(TestClient.connect(gw.url), (err: any) => err.status === 401);
     await assert.rejects(TestClient.connect(`${gw.url}?token=stolen`), (err: any) => err.status === 403);
   });
