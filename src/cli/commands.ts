@@ -202,6 +202,7 @@ options: --endpoint URL   default $SWITCHBOARD_ENDPOINT, then $AWS_ENDPOINT_URL_
          --region R       default $AWS_REGION, then us-east-1
          --json           JSON output
 close codes: 1000 or 4000-4999; reasons up to 123 bytes of UTF-8
+an argument that starts with "-" (data, a principal) goes after "--": switchboard principals send alice -- -1
 `;
 
 /** True when `command` is one of the management commands. */

@@ -18,7 +18,7 @@ describe('the bundled example (what `npm start` runs)', () => {
     const c = await TestClient.connect(gw.url);
     assert.equal((await c.request({ action: 'echo', text: 'hi' })).text, '{"action":"echo","text":"hi"}');
     const me = JSON.parse((await c.request({ action: 'whoami' })).text);
-    assert.match(me.connectionId, /^[A-Za-z0-9_-]{16}$/);
+    assert.match(me.connectionId, /^[A-Za-z0-9][A-Za-z0-9_-]{17}$/);
     assert.equal(JSON.parse((await c.request('hello?')).text).error, 'unknown action');
     c.close();
   });

@@ -92,7 +92,7 @@ describe('gateway core: connect, route, respond', () => {
     assert.equal(rc.messageDirection, 'IN');
     assert.equal(rc.stage, 'dev');
     assert.deepEqual(rc.identity, { sourceIp: '127.0.0.1', userAgent: 'test-agent/1.0' });
-    assert.match(rc.connectionId, /^[A-Za-z0-9_-]{16}$/, '96 random bits, URL-safe');
+    assert.match(rc.connectionId, /^[A-Za-z0-9][A-Za-z0-9_-]{17}$/, 'over 96 random bits, URL-safe, never starting with - or _');
 
     const reply = await c.request({ action: 'echo', n: 1 });
     assert.equal(reply.text, '{"action":"echo","n":1}');
@@ -121,7 +121,7 @@ describe('gateway core: connect, route, respond', () => {
     const b = await TestClient.connect(gw.url);
     const ida = JSON.parse((await a.request({ action: 'whoami' })).text).connectionId;
     const idb = JSON.parse((await b.request({ action: 'whoami' })).text).connectionId;
-    assert.match(ida, /^[A-Za-z0-9_-]{16}$/);
+    assert.match(ida, /^[A-Za-z0-9][A-Za-z0-9_-]{17}$/);
     assert.notEqual(ida, idb);
     a.close();
     b.close();
@@ -266,7 +266,7 @@ describe('gateway core: custom route selection expressions and no $default', () 
   it('answers the AWS Forbidden frame when nothing matches and there is no $default, and stays open', async () => {
     const c = await TestClient.connect(gw.url);
     const f = await c.request({ service: 'x', action: 'y' });
-    assert.match(f.text, /^\{"message": "Forbidden", "connectionId":"[A-Za-z0-9_-]{16}", "requestId":"[A-Za-z0-9_-]+"\}$/);
+    assert.match(f.text, /^\{"message": "Forbidden", "connectionId":"[A-Za-z0-9][A-Za-z0-9_-]{17}", "requestId":"[A-Za-z0-9_-]+"\}$/);
     const g = await c.request('not json');
     assert.equal(JSON.parse(g.text).message, 'Forbidden');
     assert.equal((await c.request({ service: 'chat', action: 'join' })).text, '{"service":"chat","action":"join"}');
