@@ -3,7 +3,7 @@
 // 127.0.0.1 … 127.0.0.16, so no single address runs out of ephemeral ports.
 import { execFileSync, fork } from 'node:child_process';
 import * as hdr from 'hdr-histogram-js';
-import { canPin } from './proc.mjs';
+import { canPin, track } from './proc.mjs';
 
 export const ADDRESSES = Array.from({ length: 16 }, (_, i) => `127.0.0.${i + 1}`);
 
@@ -12,7 +12,7 @@ export class LoadGenerator {
     this.workers = [];
     this.seq = 0;
     for (let i = 0; i < workers; i++) {
-      const w = fork(new URL('./worker.mjs', import.meta.url), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+      const w = track(fork(new URL('./worker.mjs', import.meta.url), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }));
       if (canPin()) execFileSync('taskset', ['-cp', String(core), String(w.pid)], { stdio: 'ignore' });
       w.pending = new Map();
       w.on('message', (m) => {

@@ -27,14 +27,17 @@ export function startNode(args, opts = {}) {
 export function startProcess(command, args, { core = 0, ready, env = {}, cwd, timeoutMs = 20000 } = {}) {
   const cmd = canPin() ? 'taskset' : command;
   const argv = canPin() ? ['-c', String(core), command, ...args] : args;
-  const child = spawn(cmd, argv, { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  // Its own process group, so stopping it also stops whatever it spawned (Pushpin's processes).
+  const child = spawn(cmd, argv, { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  child.group = true;
+  track(child);
   let out = '';
   let err = '';
   child.stdout.on('data', (c) => (out += c));
   child.stderr.on('data', (c) => (err += c));
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
-      child.kill('SIGKILL');
+      signal(child, 'SIGKILL');
       reject(new Error(`server did not start in ${timeoutMs} ms: ${args.join(' ')}\n${out}\n${err}`));
     }, timeoutMs);
     let done = false;
@@ -55,16 +58,53 @@ export function startProcess(command, args, { core = 0, ready, env = {}, cwd, ti
   });
 }
 
-/** Stops a child we started (by its PID), waiting for it to exit. */
+// Every process the bench starts is remembered until it exits, and killed (by its PID, or its
+// own process group) when the bench exits, fails or is interrupted: no server outlives a run.
+const children = new Set();
+
+/** Remembers a child process so it is killed if the bench ends before stopping it. */
+export function track(child) {
+  children.add(child);
+  child.once('exit', () => children.delete(child));
+  return child;
+}
+
+const exited = (child) => child.exitCode !== null || child.signalCode !== null;
+
+/** Signals a child we started, or the process group it leads when it was spawned detached. */
+function signal(child, sig) {
+  if (child.group) {
+    try {
+      process.kill(-child.pid, sig);
+      return;
+    } catch {} // group already gone
+  }
+  if (!exited(child)) child.kill(sig);
+}
+
+function killAll() {
+  for (const child of children) signal(child, 'SIGKILL');
+}
+process.once('exit', killAll);
+for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+  process.once(sig, () => {
+    console.error(`\nbench: ${sig}, stopping ${children.size} child process(es)`);
+    killAll();
+    process.exit(130);
+  });
+}
+
+/** Stops a child we started (by its PID / process group), waiting for it to exit. */
 export function stop(child) {
   return new Promise((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) return resolve();
-    const t = setTimeout(() => child.kill('SIGKILL'), 5000);
+    if (exited(child)) return resolve();
+    const t = setTimeout(() => signal(child, 'SIGKILL'), 5000);
     child.once('exit', () => {
       clearTimeout(t);
+      if (child.group) signal(child, 'SIGKILL'); // anything it left behind in its group
       resolve();
     });
-    child.kill('SIGTERM');
+    signal(child, 'SIGTERM');
   });
 }
 
