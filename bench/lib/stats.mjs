@@ -10,9 +10,10 @@ export const round = (x, d = 2) => (Number.isFinite(x) ? Math.round(x * 10 ** d)
 
 /**
  * A ratio to report: Switchboard's figure over the baseline's, with the goal it is held to.
- * `better: 'higher'` means the ratio must be ≥ goal; 'lower' means ≤ goal.
+ * `better: 'higher'` means the ratio must be ≥ goal; 'lower' means ≤ goal. A `goal` of null
+ * marks a ratio shown for information only (`met` is null).
  */
 export function ratio(name, sb, base, goal, better, unit = '') {
   const value = round(sb / base, 3);
-  return { name, value, goal, better, met: better === 'higher' ? value >= goal : value <= goal, switchboard: round(sb), baseline: round(base), unit };
+  return { name, value, goal, better, met: goal === null ? null : better === 'higher' ? value >= goal : value <= goal, switchboard: round(sb), baseline: round(base), unit };
 }

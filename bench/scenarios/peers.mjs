@@ -153,9 +153,9 @@ export async function run({ quick, log }) {
     }
     figures.pushpin = runs;
     const med = (k, f) => median(runs[k].map(f));
-    ratios.push(ratio('HTTP-integration echo vs Pushpin (100 conns)', med('switchboard', (m) => m.throughput), med('pushpin', (m) => m.throughput), 1, 'higher', 'msg/s'));
-    ratios.push(ratio('HTTP-integration CPU per message vs Pushpin (gateway + backend)', med('switchboard', (m) => m.cpuPerMessageUs), med('pushpin', (m) => m.cpuPerMessageUs), Infinity, 'lower', 'µs'));
-    notes.push('Pushpin 1.36 (Debian, default settings): its processes (condure, proxy, handler, zurl) share the server core with the backend, and spend about 1 ms of CPU per WebSocket-over-HTTP message there, which is what bounds it; no goal was set, the ratio is for information (goal column 1 = parity)');
+    ratios.push(ratio('HTTP-integration echo vs Pushpin (100 conns)', med('switchboard', (m) => m.throughput), med('pushpin', (m) => m.throughput), null, 'higher', 'msg/s'));
+    ratios.push(ratio('HTTP-integration CPU per message vs Pushpin (gateway + backend)', med('switchboard', (m) => m.cpuPerMessageUs), med('pushpin', (m) => m.cpuPerMessageUs), null, 'lower', 'µs'));
+    notes.push('Pushpin 1.36 (Debian, default settings): its processes (condure, proxy, handler, zurl) share the server core with the backend, and spend about 1 ms of CPU per WebSocket-over-HTTP message there, which is what bounds it; no goal was set, the ratios are for information');
   } catch (err) {
     if (!(err instanceof Skip)) throw err;
     notes.push(`Pushpin not run: ${err.message}`);
