@@ -41,6 +41,33 @@ const run = {
 };
 const log = (line) => console.log(`  ${line}`);
 
+const stamp = run.date.replace(/[:.]/g, '-');
+const results = path.join(here, 'results');
+
+/** Writes this run's files and merges its scenarios into the latest ones and bench/README.md. */
+function save() {
+  writeFileSync(path.join(results, `${stamp}.json`), JSON.stringify(run, null, 2) + '\n');
+  writeFileSync(path.join(results, `${stamp}.md`), markdown(run));
+  // "latest" files keep the newest figure of every scenario, so a one-scenario run updates its rows only.
+  let latest = { ...run, scenarios: {} };
+  try {
+    latest = JSON.parse(readFileSync(path.join(results, 'latest.json'), 'utf8'));
+  } catch {}
+  latest.scenarios = { ...latest.scenarios, ...Object.fromEntries(Object.entries(run.scenarios).map(([k, v]) => [k, { ...v, date: run.date, commit: run.commit }])) };
+  Object.assign(latest, { date: run.date, commit: run.commit, machine: run.machine, versions: run.versions, quick: run.quick });
+  writeFileSync(path.join(results, 'latest.json'), JSON.stringify(latest, null, 2) + '\n');
+  const latestMd = markdown(latest);
+  writeFileSync(path.join(results, 'latest.md'), latestMd);
+  writeFileSync(path.join(results, 'latest.svg'), svg(latest));
+  const readme = path.join(here, 'README.md');
+  try {
+    const text = readFileSync(readme, 'utf8');
+    const start = '<!-- figures:start -->';
+    const end = '<!-- figures:end -->';
+    if (text.includes(start)) writeFileSync(readme, text.slice(0, text.indexOf(start) + start.length) + '\n' + latestMd + text.slice(text.indexOf(end)));
+  } catch {}
+}
+
 for (const name of selected) {
   console.log(`scenario ${name}`);
   const mod = await import(`./scenarios/${name}.mjs`);
@@ -53,31 +80,10 @@ for (const name of selected) {
     console.error(err);
     run.scenarios[name] = { description: mod.description, error: String(err?.message ?? err) };
   }
+  save(); // after every scenario, so an interrupted run keeps what it measured
 }
 
-const stamp = run.date.replace(/[:.]/g, '-');
 const md = markdown(run);
-const results = path.join(here, 'results');
-writeFileSync(path.join(results, `${stamp}.json`), JSON.stringify(run, null, 2) + '\n');
-writeFileSync(path.join(results, `${stamp}.md`), md);
-// "latest" files keep the newest figure of every scenario, so a one-scenario run updates its rows only.
-let latest = { ...run, scenarios: {} };
-try {
-  latest = JSON.parse(readFileSync(path.join(results, 'latest.json'), 'utf8'));
-} catch {}
-latest.scenarios = { ...latest.scenarios, ...Object.fromEntries(Object.entries(run.scenarios).map(([k, v]) => [k, { ...v, date: run.date, commit: run.commit }])) };
-Object.assign(latest, { date: run.date, commit: run.commit, machine: run.machine, versions: run.versions, quick: run.quick });
-writeFileSync(path.join(results, 'latest.json'), JSON.stringify(latest, null, 2) + '\n');
-const latestMd = markdown(latest);
-writeFileSync(path.join(results, 'latest.md'), latestMd);
-writeFileSync(path.join(results, 'latest.svg'), svg(latest));
-const readme = path.join(here, 'README.md');
-try {
-  const text = readFileSync(readme, 'utf8');
-  const start = '<!-- figures:start -->';
-  const end = '<!-- figures:end -->';
-  if (text.includes(start)) writeFileSync(readme, text.slice(0, text.indexOf(start) + start.length) + '\n' + latestMd + text.slice(text.indexOf(end)));
-} catch {}
 console.log('\n' + md);
 console.log(`written: bench/results/${stamp}.json, .md, latest.md, latest.svg`);
 process.exit(0);

@@ -71,15 +71,24 @@ export function track(child) {
 
 const exited = (child) => child.exitCode !== null || child.signalCode !== null;
 
-/** Signals a child we started, or the process group it leads when it was spawned detached. */
+/**
+ * Signals a child we started and everything it spawned: its process group when it was spawned
+ * detached, and every descendant by PID (Pushpin's runner puts each of its services in a group of
+ * its own, so the group alone would leave them running).
+ */
 function signal(child, sig) {
+  const pids = exited(child) ? [] : [...descendants([child.pid])].filter((p) => p !== child.pid);
   if (child.group) {
     try {
       process.kill(-child.pid, sig);
-      return;
     } catch {} // group already gone
   }
   if (!exited(child)) child.kill(sig);
+  for (const pid of pids) {
+    try {
+      process.kill(pid, sig);
+    } catch {} // already gone
+  }
 }
 
 function killAll() {
@@ -115,8 +124,8 @@ export function cpuMicros(pid) {
   return ((Number(f[11]) + Number(f[12])) * 1e6) / HZ;
 }
 
-/** CPU time of processes and all their descendants (a server made of several processes), in microseconds. */
-export function treeCpuMicros(rootPids) {
+/** The given PIDs and all their descendants, read from /proc. */
+export function descendants(rootPids) {
   const parent = new Map();
   for (const d of readdirSync('/proc')) {
     if (!/^\d+$/.test(d)) continue;
@@ -131,8 +140,13 @@ export function treeCpuMicros(rootPids) {
     grew = false;
     for (const [pid, ppid] of parent) if (!tree.has(pid) && tree.has(ppid)) tree.add(pid), (grew = true);
   }
+  return tree;
+}
+
+/** CPU time of processes and all their descendants (a server made of several processes), in microseconds. */
+export function treeCpuMicros(rootPids) {
   let total = 0;
-  for (const pid of tree) {
+  for (const pid of descendants(rootPids)) {
     try {
       total += cpuMicros(pid);
     } catch {}

@@ -42,13 +42,24 @@ async function connect({ url, count, addresses, whoami, batch = 200 }) {
   return { connected: sockets.length, ids };
 }
 
-/** Closed loop: every socket keeps one message in flight for `seconds`; latency per round trip. */
+/**
+ * Closed loop: every socket keeps one message in flight for `seconds`; latency per round trip.
+ * Bounded even when a server loses a message: 5 s after the end, sockets still waiting for an
+ * answer are counted as `stalled` and the loop ends anyway.
+ */
 function echoClosed({ seconds, payload }) {
   const h = histogram();
   let count = 0;
   stopAt = Date.now() + seconds * 1000;
   return new Promise((resolve) => {
     let active = sockets.length;
+    const listeners = [];
+    const finish = () => {
+      clearTimeout(guard);
+      for (const [ws, fn] of listeners) ws.off('message', fn);
+      resolve({ count, stalled: active, histogram: hdr.encodeIntoCompressedBase64(h) });
+    };
+    const guard = setTimeout(finish, seconds * 1000 + 5000);
     for (const ws of sockets) {
       let sent = 0;
       const onMsg = () => {
@@ -59,9 +70,10 @@ function echoClosed({ seconds, payload }) {
           ws.send(payload);
         } else {
           ws.off('message', onMsg);
-          if (--active === 0) resolve({ count, histogram: hdr.encodeIntoCompressedBase64(h) });
+          if (--active === 0) finish();
         }
       };
+      listeners.push([ws, onMsg]);
       ws.on('message', onMsg);
       sent = performance.now();
       ws.send(payload);

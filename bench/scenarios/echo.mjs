@@ -22,7 +22,8 @@ async function measure(kind, conns, { seconds, rate }) {
     await lg.all('echoClosed', () => ({ seconds: 1, payload: PAYLOAD })); // warm-up
     const closed = await lg.all('echoClosed', () => ({ seconds, payload: PAYLOAD }));
     const count = closed.reduce((a, r) => a + r.count, 0);
-    const out = { throughput: count / seconds, latency: latency(closed) };
+    // Sockets whose last message was never answered (a lost message; 0 for a correct server).
+    const out = { throughput: count / seconds, latency: latency(closed), stalled: closed.reduce((a, r) => a + r.stalled, 0) };
     if (rate) {
       const c0 = cpuMicros(server.pid);
       const paced = await lg.all('echoPaced', () => ({ seconds, payload: PAYLOAD, rate: rate / 2 }));
@@ -52,7 +53,7 @@ export async function run({ quick, log }) {
       // Alternate which goes first, so drift on a shared machine hits both alike.
       for (const kind of r % 2 ? ['switchboard', 'baseline'] : ['baseline', 'switchboard']) {
         const m = await measure(kind, conns, { seconds, rate });
-        log(`echo ${conns} conns ${kind}: ${Math.round(m.throughput)} msg/s, p50 ${m.latency.p50} ms, p99 ${m.latency.p99} ms${m.cpuPerMessageUs ? `, ${round(m.cpuPerMessageUs)} µs CPU/msg at ${Math.round(m.pacedRate)} msg/s` : ''}`);
+        log(`echo ${conns} conns ${kind}: ${Math.round(m.throughput)} msg/s, p50 ${m.latency.p50} ms, p99 ${m.latency.p99} ms${m.cpuPerMessageUs ? `, ${round(m.cpuPerMessageUs)} µs CPU/msg at ${Math.round(m.pacedRate)} msg/s` : ''}${m.stalled ? `, ${m.stalled} sockets never got an answer` : ''}`);
         runs[kind].push(m);
       }
     }
@@ -61,5 +62,6 @@ export async function run({ quick, log }) {
     ratios.push(ratio(`echo throughput, ${conns} connections`, med('switchboard', (m) => m.throughput), med('baseline', (m) => m.throughput), 0.8, 'higher', 'msg/s'));
     if (rate) ratios.push(ratio(`echo server CPU per message (${rate} msg/s, ${conns} conns)`, med('switchboard', (m) => m.cpuPerMessageUs), med('baseline', (m) => m.cpuPerMessageUs), 1.3, 'lower', 'µs'));
   }
-  return { figures, ratios };
+  const lost = Object.values(figures).flatMap((runs) => runs.switchboard).reduce((a, m) => a + m.stalled, 0);
+  return { figures, ratios, ...(lost ? { notes: [`Switchboard left ${lost} messages unanswered`] } : {}) };
 }
