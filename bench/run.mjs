@@ -22,7 +22,8 @@ if (unknown.length) {
   process.exit(2);
 }
 const order = ['echo', 'push', 'idle', 'fanout', 'peers'];
-const selected = (wanted.length ? wanted : available).sort((a, b) => (order.indexOf(a) + 99) % 99 - (order.indexOf(b) + 99) % 99);
+const rank = (name) => (order.indexOf(name) + 99) % 99; // unlisted scenarios last
+const selected = (wanted.length ? wanted : available).sort((a, b) => rank(a) - rank(b));
 
 const git = (...a) => {
   try {
@@ -53,7 +54,8 @@ function save() {
   try {
     latest = JSON.parse(readFileSync(path.join(results, 'latest.json'), 'utf8'));
   } catch {}
-  latest.scenarios = { ...latest.scenarios, ...Object.fromEntries(Object.entries(run.scenarios).map(([k, v]) => [k, { ...v, date: run.date, commit: run.commit }])) };
+  const merged = { ...latest.scenarios, ...Object.fromEntries(Object.entries(run.scenarios).map(([k, v]) => [k, { ...v, date: run.date, commit: run.commit }])) };
+  latest.scenarios = Object.fromEntries(Object.entries(merged).sort(([a], [b]) => rank(a) - rank(b)));
   Object.assign(latest, { date: run.date, commit: run.commit, machine: run.machine, versions: run.versions, quick: run.quick });
   writeFileSync(path.join(results, 'latest.json'), JSON.stringify(latest, null, 2) + '\n');
   const latestMd = markdown(latest);
