@@ -8,9 +8,11 @@ import { LocalBus } from './bus/bus-local.js';
 import { validateConfig } from './config/load.js';
 import type { Config, ConfigInput } from './config/schema.js';
 import { createDirectiveApplier } from './connection/directives.js';
+import { newRequestId } from './connection/ids.js';
 import { ConnectionLifecycle } from './connection/lifecycle.js';
 import type { ApiInfo } from './events/events.js';
 import { ManagementApi } from './management/api.js';
+import { forbidden, sendError } from './management/errors.js';
 import { extensionRoutes } from './management/extensions.js';
 import { TokenBucket } from './management/rate-limit.js';
 import { createLogger, type Logger } from './observability/logger.js';
@@ -134,8 +136,9 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     req.resume();
     if (segments.some((s) => s.startsWith('@'))) {
       // A management call for another stage: AWS answers 403 Forbidden.
-      res.writeHead(403, { 'content-type': 'application/json', 'x-amzn-errortype': 'ForbiddenException' });
-      return res.end('{"message":"Forbidden"}');
+      const requestId = newRequestId();
+      logger.info({ requestId, method: req.method, path: rawPath, status: 403 }, 'management call refused: not this stage');
+      return sendError(res, forbidden(), requestId);
     }
     // A plain HTTP request on the WebSocket URL (AWS: 426 on any path).
     res.writeHead(426, { 'content-type': 'application/json', upgrade: 'websocket', connection: 'Upgrade' });

@@ -21,6 +21,7 @@ interface Subcommand {
 const LIST_OPTIONS = { limit: { type: 'string' }, all: { type: 'boolean' }, 'next-token': { type: 'string' } } as const;
 const CLOSE_OPTIONS = { code: { type: 'string' }, reason: { type: 'string' } } as const;
 const EXCLUDE_OPTION = { exclude: { type: 'string' } } as const;
+const BULK_CLOSE_OPTIONS = { ...CLOSE_OPTIONS, ...EXCLUDE_OPTION } as const;
 
 /**
  * Prints a listing: one page (`--limit`, `--next-token`; a note on stderr says how to get the
@@ -104,20 +105,21 @@ const COMMANDS: Record<string, Record<string, Subcommand>> = {
       },
     },
     send: {
-      usage: 'switchboard principals send USER DATA',
+      usage: 'switchboard principals send USER DATA [--exclude ID]',
       args: ['USER', 'DATA'],
+      options: EXCLUDE_OPTION,
       run: async (ctx) => {
-        const r = await ctx.client.principal(ctx.args[0]!).send(await dataArgument(ctx.args[1]!));
+        const r = await ctx.client.principal(ctx.args[0]!).send(await dataArgument(ctx.args[1]!), { exclude: ctx.values.exclude as string | undefined });
         ctx.out.out(ctx.values.json ? json(r) : sendSummary(r));
       },
     },
     close: {
-      usage: 'switchboard principals close USER [--code N] [--reason TEXT]',
+      usage: 'switchboard principals close USER [--code N] [--reason TEXT] [--exclude ID]',
       args: ['USER'],
-      options: CLOSE_OPTIONS,
+      options: BULK_CLOSE_OPTIONS,
       run: async (ctx) => {
         const o = closeOptions(ctx.values);
-        const r = await ctx.client.principal(ctx.args[0]!).close(o);
+        const r = await ctx.client.principal(ctx.args[0]!).close({ ...o, exclude: ctx.values.exclude as string | undefined });
         ctx.out.out(ctx.values.json ? json(r) : `closed ${count(r.closed)} of ${ctx.args[0]} with ${describeClose(o)}\n`);
       },
     },
@@ -160,12 +162,12 @@ const COMMANDS: Record<string, Record<string, Subcommand>> = {
       },
     },
     close: {
-      usage: 'switchboard groups close GROUP [--code N] [--reason TEXT]',
+      usage: 'switchboard groups close GROUP [--code N] [--reason TEXT] [--exclude ID]',
       args: ['GROUP'],
-      options: CLOSE_OPTIONS,
+      options: BULK_CLOSE_OPTIONS,
       run: async (ctx) => {
         const o = closeOptions(ctx.values);
-        const r = await ctx.client.group(ctx.args[0]!).close(o);
+        const r = await ctx.client.group(ctx.args[0]!).close({ ...o, exclude: ctx.values.exclude as string | undefined });
         ctx.out.out(ctx.values.json ? json(r) : `closed ${count(r.closed)} of group ${ctx.args[0]} with ${describeClose(o)}\n`);
       },
     },
@@ -190,13 +192,13 @@ export const MANAGEMENT_USAGE = `management commands (signed with the AWS creden
   connections send ID DATA                                        PostToConnection (DATA "-": standard input)
   connections close ID [--code N] [--reason TEXT]                 DeleteConnection, with a close code
   principals ls USER [--limit N] [--all]                          a user's connections
-  principals send USER DATA                                       send to all of a user's connections
-  principals close USER [--code N] [--reason TEXT]                close all of a user's connections
+  principals send USER DATA [--exclude ID]                        send to all of a user's connections
+  principals close USER [--code N] [--reason TEXT] [--exclude ID] close all of a user's connections
   groups ls GROUP [--limit N] [--all]                             a group's members
   groups add GROUP ID                                             join a connection to a group
   groups remove GROUP ID                                          remove a connection from a group
   groups send GROUP DATA [--exclude ID]                           send to a group's members
-  groups close GROUP [--code N] [--reason TEXT]                   close a group's members
+  groups close GROUP [--code N] [--reason TEXT] [--exclude ID]    close a group's members
   broadcast DATA [--exclude ID]                                   send to every connection
 options: --endpoint URL   default $SWITCHBOARD_ENDPOINT, then $AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI
          --region R       default $AWS_REGION, then us-east-1

@@ -1,6 +1,6 @@
 import { path, type SignedHttp } from './http.js';
 import { allPages, fetchPage } from './pages.js';
-import type { CloseOptions, CloseResult, ConnectionPage, Data, ListedConnection, PageOptions, SendOptions, SendResult } from './types.js';
+import type { BulkCloseOptions, CloseResult, ConnectionPage, Data, ListedConnection, PageOptions, SendOptions, SendResult } from './types.js';
 
 /**
  * One group: a named set of connections (1-128 characters of `A-Z a-z 0-9 _ . : -`) that
@@ -42,9 +42,9 @@ export class Group {
     return this.http.json<SendResult>('POST', path`@groups/${this.name}`, { exclude: opts.exclude }, data);
   }
 
-  /** Closes every member with `code`/`reason` (`DELETE @groups/{name}`); resolves with how many were closed. */
-  close(opts: CloseOptions = {}): Promise<CloseResult> {
-    return this.http.json<CloseResult>('DELETE', path`@groups/${this.name}`, { code: opts.code, reason: opts.reason });
+  /** Closes every member except `exclude` with `code`/`reason` (`DELETE @groups/{name}`); resolves with how many were closed. */
+  close(opts: BulkCloseOptions = {}): Promise<CloseResult> {
+    return this.http.json<CloseResult>('DELETE', path`@groups/${this.name}`, { code: opts.code, reason: opts.reason, exclude: opts.exclude });
   }
 }
 

@@ -7,6 +7,7 @@ export { SwitchboardError } from './errors.js';
 export { Group } from './group.js';
 export { Principal } from './principal.js';
 export type {
+  BulkCloseOptions,
   CloseOptions,
   CloseResult,
   ConnectionDetails,

@@ -1,6 +1,6 @@
 import { path, type SignedHttp } from './http.js';
 import { allPages, fetchPage } from './pages.js';
-import type { CloseOptions, CloseResult, ConnectionPage, Data, ListedConnection, PageOptions, SendResult } from './types.js';
+import type { BulkCloseOptions, CloseResult, ConnectionPage, Data, ListedConnection, PageOptions, SendOptions, SendResult } from './types.js';
 
 /**
  * One principal (user): every connection whose authorizer (or `$connect` answer) gave it this
@@ -26,17 +26,18 @@ export class Principal {
     return allPages((p) => this.listConnections(p), page);
   }
 
-  /** Sends `data` to each of this principal's connections (`POST @principals/{id}`). */
-  send(data: Data): Promise<SendResult> {
-    return this.http.json<SendResult>('POST', path`@principals/${this.id}`, {}, data);
+  /** Sends `data` to each of this principal's connections except `exclude` (`POST @principals/{id}`). */
+  send(data: Data, opts: SendOptions = {}): Promise<SendResult> {
+    return this.http.json<SendResult>('POST', path`@principals/${this.id}`, { exclude: opts.exclude }, data);
   }
 
   /**
    * Closes every connection of this principal with `code`/`reason` (`DELETE @principals/{id}`),
    * e.g. `{ code: 4001, reason: 'password changed' }`. Resolves with how many were closed
-   * (0 when the principal has none open). An invalid code or reason closes nothing (400).
+   * (0 when the principal has none open). `exclude` spares one connection (e.g. the session
+   * that changed the password). An invalid code or reason closes nothing (400).
    */
-  close(opts: CloseOptions = {}): Promise<CloseResult> {
-    return this.http.json<CloseResult>('DELETE', path`@principals/${this.id}`, { code: opts.code, reason: opts.reason });
+  close(opts: BulkCloseOptions = {}): Promise<CloseResult> {
+    return this.http.json<CloseResult>('DELETE', path`@principals/${this.id}`, { code: opts.code, reason: opts.reason, exclude: opts.exclude });
   }
 }

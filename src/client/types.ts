@@ -65,6 +65,11 @@ export interface CloseOptions {
   reason?: string | undefined;
 }
 
+/** A close of many connections (a principal's, a group's): `exclude` spares one (typically the caller's own session). */
+export interface BulkCloseOptions extends CloseOptions {
+  exclude?: string | undefined;
+}
+
 /** Options of a fan-out send. */
 export interface SendOptions {
   /** A connection not to send to (typically the sender). */

@@ -29,7 +29,9 @@ export const AuthorizerSchema = z
     resultTtlSeconds: z.number().int().min(0).max(3600).default(0),
   })
   .strict()
-  .refine((a) => (a.handler ? 1 : 0) + (a.http ? 1 : 0) === 1, { message: 'an authorizer needs exactly one of "handler" or "http"' });
+  .refine((a) => (a.handler ? 1 : 0) + (a.http ? 1 : 0) === 1, { message: 'an authorizer needs exactly one of "handler" or "http"' })
+  // The cache is keyed by the identity-source values: without any, it would silently never cache.
+  .refine((a) => a.resultTtlSeconds === 0 || a.identitySource.length > 0, { path: ['resultTtlSeconds'], message: 'a result cache (resultTtlSeconds > 0) needs at least one identitySource to key on' });
 
 /** One route: its integration and whether the integration's body goes back to the caller. */
 export const RouteSchema = z

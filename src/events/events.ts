@@ -132,12 +132,16 @@ function context(
 ): RequestContext {
   const requestId = newRequestId();
   const requestTime = clfTime(now);
+  // Copies: a handler may change its event (Lambda hands each one a fresh copy), and must not
+  // change what GetConnection reports or what the next event (or another connection sharing a
+  // cached authorizer result) sees.
+  const identity = { ...conn.identity };
   // Two literals rather than a `delete`: keeps one stable object shape per event type.
   const rc: RequestContext =
     messageId === undefined
-      ? { routeKey, eventType, extendedRequestId: requestId, requestTime, messageDirection: 'IN', stage: api.stage, connectedAt: conn.connectedAt, requestTimeEpoch: now, identity: conn.identity, requestId, domainName: conn.domainName, connectionId: conn.id, apiId: api.apiId }
-      : { routeKey, messageId, eventType, extendedRequestId: requestId, requestTime, messageDirection: 'IN', stage: api.stage, connectedAt: conn.connectedAt, requestTimeEpoch: now, identity: conn.identity, requestId, domainName: conn.domainName, connectionId: conn.id, apiId: api.apiId };
-  if (conn.authorizer !== undefined) rc.authorizer = conn.authorizer;
+      ? { routeKey, eventType, extendedRequestId: requestId, requestTime, messageDirection: 'IN', stage: api.stage, connectedAt: conn.connectedAt, requestTimeEpoch: now, identity, requestId, domainName: conn.domainName, connectionId: conn.id, apiId: api.apiId }
+      : { routeKey, messageId, eventType, extendedRequestId: requestId, requestTime, messageDirection: 'IN', stage: api.stage, connectedAt: conn.connectedAt, requestTimeEpoch: now, identity, requestId, domainName: conn.domainName, connectionId: conn.id, apiId: api.apiId };
+  if (conn.authorizer !== undefined) rc.authorizer = { ...conn.authorizer };
   return rc;
 }
 

@@ -112,7 +112,7 @@ export class ManagementApi {
         methodMatched = true;
         continue;
       }
-      await route.handle({ method, params, query: new URLSearchParams(rawQuery), body, requestId, res, accessKeyId });
+      await route.handle({ method, params, query: parseQuery(rawQuery), body, requestId, res, accessKeyId });
       return;
     }
     const path = `${this.d.stage}/${segments.join('/')}`;
@@ -204,3 +204,20 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
 }
 
 const EMPTY = Buffer.alloc(0);
+
+/**
+ * The query string of a management call. Refuses (400) a value that is not valid percent-encoded
+ * UTF-8 instead of letting URLSearchParams turn it into U+FFFD (a close reason would reach the
+ * client mangled).
+ */
+function parseQuery(rawQuery: string): URLSearchParams {
+  if (rawQuery === '') return new URLSearchParams();
+  for (const pair of rawQuery.split('&')) {
+    try {
+      decodeURIComponent(pair.replace(/\+/g, ' '));
+    } catch {
+      throw badRequest(`Malformed query string: "${pair.slice(0, 64)}" is not valid percent-encoded UTF-8`);
+    }
+  }
+  return new URLSearchParams(rawQuery);
+}

@@ -14,6 +14,9 @@ export const AWS_DELETE_CLOSE: CloseParams = { code: 1000, reason: 'Connection C
  * nothing is closed with a code the caller did not mean.
  */
 export function closeParams(query: URLSearchParams): CloseParams {
+  for (const name of ['code', 'reason']) {
+    if (query.getAll(name).length > 1) throw badRequest(`"${name}" is given more than once`);
+  }
   const codeText = query.get('code');
   const reason = query.get('reason');
   if (codeText === null && reason === null) return AWS_DELETE_CLOSE;

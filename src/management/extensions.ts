@@ -11,12 +11,12 @@ import { badRequest, gone, sendEmpty, sendJson } from './errors.js';
  * `/{stage}/@…` paths AWS does not use. They read like AWS's: POST sends, GET lists, DELETE closes.
  *   GET    @connections                      list (filter ?principal= ?group=, ?limit= ?nextToken=)
  *   GET    @principals/{p}/connections       a principal's connections
- *   POST   @principals/{p}                   send to all of them
- *   DELETE @principals/{p}                   close all of them (?code= ?reason=)
+ *   POST   @principals/{p}                   send to all of them (?exclude=id)
+ *   DELETE @principals/{p}                   close all of them (?code= ?reason= ?exclude=id)
  *   PUT    @groups/{g}/connections/{id}      join      DELETE … leave
  *   GET    @groups/{g}/connections           members
  *   POST   @groups/{g}                       send to members (?exclude=id)
- *   DELETE @groups/{g}                       close members (?code= ?reason=)
+ *   DELETE @groups/{g}                       close members (?code= ?reason= ?exclude=id)
  *   POST   @broadcast                        send to every connection of the stage (?exclude=id)
  */
 

@@ -92,6 +92,7 @@ export class MemoryRegistry implements Registry {
     const matches: Entry[] = [];
     for (const e of entries) {
       if (e.seq <= after) continue;
+      if (e.rec.state !== undefined && e.rec.state !== 'open') continue; // closing: gone for callers, as GetConnection says
       if (q.group !== undefined && !e.groups?.has(q.group)) continue;
       if (q.principal !== undefined && e.principalId !== q.principal) continue;
       matches.push(e);

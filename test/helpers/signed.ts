@@ -29,6 +29,19 @@ export async function call(gw: Gateway, method: string, path: string, body?: str
   const pathOnly = q === -1 ? full : full.slice(0, q);
   const signed = await signer.sign(new HttpRequest({ method, hostname: '127.0.0.1', port: gw.port, path: pathOnly, query, headers: { host: `127.0.0.1:${gw.port}` }, body: body ?? '' }));
   const headers = { ...(signed.headers as Record<string, string>), ...(body !== undefined ? { 'content-length': String(Buffer.byteLength(body)) } : {}) };
+  return send(gw, method, full, headers, body);
+}
+
+/**
+ * An unsigned management call with the path and query sent byte for byte as given (for a
+ * gateway with `management.auth: none`): reaches inputs no signer produces, such as a query
+ * value that is not valid UTF-8.
+ */
+export function unsigned(gw: Gateway, method: string, path: string, body?: string | Buffer): Promise<RawResponse> {
+  return send(gw, method, `/${gw.stage}${path}`, body !== undefined ? { 'content-length': String(Buffer.byteLength(body)) } : {}, body);
+}
+
+function send(gw: Gateway, method: string, full: string, headers: Record<string, string>, body?: string | Buffer): Promise<RawResponse> {
   return new Promise((resolve, reject) => {
     const req = httpRequest({ host: '127.0.0.1', port: gw.port, method, path: full, headers }, (res) => {
       const chunks: Buffer[] = [];
