@@ -50,7 +50,7 @@ export interface Gateway {
   readonly logger: Logger;
   /** Open connections on this node. */
   connectionCount(): number;
-  /** Drains: refuses new connections, closes open ones with 1001 "Going away", waits for $disconnect handlers, stops listening. */
+  /** Drains: refuses new connections, closes open ones with 1001 "Going away", waits for $disconnect handlers, stops listening, and restores the process environment it set for handlers. */
   close(): Promise<void>;
 }
 
@@ -70,9 +70,42 @@ function splitTarget(url: string | undefined): { rawPath: string; rawQuery: stri
 function collectCredentials(config: Config, env: NodeJS.ProcessEnv): Credential[] {
   const list: Credential[] = config.management.credentials.map((c) => ({ ...c }));
   if (config.management.credentialsFromEnv && env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY) {
-    list.push({ accessKeyId: env.AWS_ACCESS_KEY_ID, secretAccessKey: env.AWS_SECRET_ACCESS_KEY });
+    // A temporary key is only accepted with its session token, as AWS would.
+    list.push({ accessKeyId: env.AWS_ACCESS_KEY_ID, secretAccessKey: env.AWS_SECRET_ACCESS_KEY, ...(env.AWS_SESSION_TOKEN ? { sessionToken: env.AWS_SESSION_TOKEN } : {}) });
   }
   return list;
+}
+
+const HANDLER_ENV_KEYS = ['AWS_REGION', 'AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN'] as const;
+type SavedEnv = Record<(typeof HANDLER_ENV_KEYS)[number], string | undefined>;
+
+/**
+ * Gateways of this process that set the handler environment, oldest first, each with the
+ * values it replaced. Handlers run in-process and the environment is process-wide, so the
+ * newest gateway's values are in force; closing one restores what was there before it.
+ */
+const envFrames: Array<{ saved: SavedEnv }> = [];
+
+function setEnv(key: string, value: string | undefined): void {
+  if (value === undefined) delete process.env[key];
+  else process.env[key] = value;
+}
+
+/** Sets the handler environment and returns how to undo it (in any order of closing). */
+function pushHandlerEnv(apply: () => void, logger: Logger): () => void {
+  if (envFrames.length > 0) {
+    logger.warn('another gateway in this process already set the handler environment (AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI, credentials): handlers of both now call back to this one; set handlerEnvironment: false on all but one');
+  }
+  const frame = { saved: Object.fromEntries(HANDLER_ENV_KEYS.map((k) => [k, process.env[k]])) as SavedEnv };
+  envFrames.push(frame);
+  apply();
+  return () => {
+    const i = envFrames.indexOf(frame);
+    if (i === -1) return;
+    if (i === envFrames.length - 1) for (const k of HANDLER_ENV_KEYS) setEnv(k, frame.saved[k]);
+    else envFrames[i + 1]!.saved = frame.saved; // a newer gateway's values stay; what it restores becomes what was before us
+    envFrames.splice(i, 1);
+  };
 }
 
 /**
@@ -164,7 +197,8 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
   const managementEndpoint = `http://${urlHost}:${port}/${config.stage}`;
   const handlerCredentials = credentials[0];
 
-  if (config.handlerEnvironment) {
+  let restoreEnv = () => {};
+  if (config.handlerEnvironment) restoreEnv = pushHandlerEnv(() => {
     // What Lambda gives a function, pointed at this gateway, so unchanged AWS handlers can call back.
     process.env.AWS_REGION = config.region;
     process.env.AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI = managementEndpoint;
@@ -178,7 +212,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
       process.env.AWS_ACCESS_KEY_ID = 'SWITCHBOARDLOCAL';
       process.env.AWS_SECRET_ACCESS_KEY = 'switchboard-local';
     }
-  }
+  }, logger);
 
   let closing: Promise<void> | undefined;
   return {
@@ -195,6 +229,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
         const stopped = transport.close();
         await lifecycle.shutdown();
         await stopped;
+        restoreEnv();
       })()),
   };
 }

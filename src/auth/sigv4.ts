@@ -116,11 +116,21 @@ export class SigV4Verifier {
     this.now = opts.now ?? Date.now;
   }
 
+  /**
+   * What can be decided before the body is read: a request with no signature at all (neither an
+   * Authorization header nor X-Amz-* query parameters) is refused at once, so an unsigned caller
+   * learns 403, not a body-size error. Null when the request must go on to `verify`.
+   */
+  precheck(req: Pick<SignedRequest, 'rawQuery' | 'headers'>): VerifyResult | null {
+    const auth = req.headers.authorization;
+    return (auth !== undefined && auth !== '') || isPresigned(req.rawQuery) ? null : MISSING_AUTH;
+  }
+
   /** Verifies one request. Never throws: bad input of any kind becomes a 403 result. */
   async verify(req: SignedRequest): Promise<VerifyResult> {
     try {
       const auth = req.headers.authorization;
-      const presigned = req.rawQuery.length > 0 && /(?:^|&)X-Amz-(?:Algorithm|Credential|Signature)=/.test(req.rawQuery);
+      const presigned = isPresigned(req.rawQuery);
       if (auth !== undefined && auth !== '') {
         if (presigned) {
           return incomplete('Only one auth mechanism allowed; only the X-Amz-Algorithm query parameter or the Authorization header should be specified.');
@@ -358,6 +368,10 @@ export class SigV4Verifier {
     }
     return signer;
   }
+}
+
+function isPresigned(rawQuery: string): boolean {
+  return rawQuery.length > 0 && /(?:^|&)X-Amz-(?:Algorithm|Credential|Signature)=/.test(rawQuery);
 }
 
 function success(scope: Scope, token: string | undefined): VerifyResult {

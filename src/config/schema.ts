@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { compileSelectionExpression, ExpressionError } from '../routing/selection-expression.js';
 
 /**
  * The configuration schema. Every key is documented here, where it is defined; the defaults
@@ -126,7 +127,7 @@ export const ConfigSchema = z
     routeSelectionExpression: z.string().min(1).default('$request.body.action'),
     /** Routes by key: `$connect`, `$disconnect`, `$default` and custom keys. */
     routes: z
-      .record(z.string().regex(ROUTE_KEY, 'route keys are $connect, $disconnect, $default, or custom keys not starting with "$"'), RouteSchema)
+      .record(z.string(), RouteSchema)
       .default({}),
     limits: LimitsSchema.default(LimitsSchema.parse({})),
     management: ManagementSchema.default(ManagementSchema.parse({})),
@@ -142,7 +143,17 @@ export const ConfigSchema = z
   })
   .strict()
   .superRefine((c, ctx) => {
+    try {
+      compileSelectionExpression(c.routeSelectionExpression);
+    } catch (err) {
+      if (!(err instanceof ExpressionError)) throw err;
+      ctx.addIssue({ code: 'custom', path: ['routeSelectionExpression'], message: err.message });
+    }
     for (const [key, route] of Object.entries(c.routes)) {
+      if (!ROUTE_KEY.test(key)) {
+        ctx.addIssue({ code: 'custom', path: ['routes', key], message: `invalid route key: expected $connect, $disconnect, $default, or a custom key of 1-128 characters without spaces, not starting with "$"` });
+        continue;
+      }
       const needsIntegration = key !== '$connect' && key !== '$disconnect';
       if (needsIntegration && !route.handler && !route.http) {
         ctx.addIssue({ code: 'custom', path: ['routes', key], message: 'a message route needs "handler" or "http"' });

@@ -146,7 +146,7 @@ export class ConnectionLifecycle {
       }
       if (result.statusCode < 200 || result.statusCode > 299) {
         logger.debug({ connectionId: conn.id, status: result.statusCode }, '$connect refused the connection');
-        return transport.reject(socket, result.statusCode, result.body);
+        return transport.reject(socket, result.statusCode, result.body, result.headers);
       }
     }
 

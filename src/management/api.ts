@@ -95,6 +95,11 @@ export class ManagementApi {
 
   private async serve(req: IncomingMessage, res: ServerResponse, rawPath: string, rawQuery: string, segments: string[], requestId: string): Promise<void> {
     const method = req.method ?? 'GET';
+    const unsigned = this.d.verifier?.precheck({ rawQuery, headers: req.headers });
+    if (unsigned && !unsigned.ok) {
+      req.resume(); // discard the body unread
+      throw new ApiError(unsigned.status, unsigned.errorType, unsigned.message);
+    }
     const body = await readBody(req, this.d.messageBytes);
     let accessKeyId: string | undefined;
     if (this.d.verifier) {

@@ -1,6 +1,7 @@
 import type { Config, RouteConfig } from '../config/schema.js';
 import { createIntegration } from '../integrations/factory.js';
 import type { Integration } from '../integrations/integration.js';
+import { HandlerLoadError } from '../integrations/handler.js';
 import { compileSelectionExpression, type CompiledExpression } from './selection-expression.js';
 
 /** A configured route, ready to invoke. */
@@ -53,11 +54,21 @@ export class RouteTable {
   }
 }
 
-/** Loads every route's integration (failing fast on a bad module) and compiles the selection expression. */
+/**
+ * Compiles the selection expression and loads every route's integration, failing fast (before
+ * listening) with errors that name the route: `routes.KEY: …` (HandlerLoadError).
+ */
 export async function buildRouteTable(config: Config, baseDir: string): Promise<RouteTable> {
+  const expression = compileSelectionExpression(config.routeSelectionExpression); // the schema checked it
   const routes: Route[] = [];
   for (const [key, rc] of Object.entries(config.routes)) {
-    const integration = await createIntegration(rc, baseDir, config.region, config.accountId);
+    let integration: Integration | null;
+    try {
+      integration = await createIntegration(rc, baseDir, config.region, config.accountId);
+    } catch (err) {
+      if (err instanceof HandlerLoadError) throw new HandlerLoadError(`routes.${key}: ${err.message}`);
+      throw err;
+    }
     routes.push({
       key,
       integration,
@@ -67,5 +78,5 @@ export async function buildRouteTable(config: Config, baseDir: string): Promise<
       config: rc,
     });
   }
-  return new RouteTable(routes, compileSelectionExpression(config.routeSelectionExpression));
+  return new RouteTable(routes, expression);
 }

@@ -95,8 +95,10 @@ export class Transport {
   reject(socket: Duplex, status: number, body?: string, headers?: Record<string, string>): void {
     if (socket.destroyed) return;
     const text = body ?? JSON.stringify({ message: STATUS_CODES[status] ?? 'Error' });
-    let head = `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(text)}\r\n`;
-    if (headers) for (const [k, v] of Object.entries(headers)) if (!/[\r\n]/.test(k + v)) head += `${k}: ${v}\r\n`;
+    // A $connect handler's own body may be anything: label it JSON only when it is.
+    const type = headers && Object.keys(headers).find((k) => k.toLowerCase() === 'content-type') !== undefined ? undefined : isJson(text) ? 'application/json' : 'text/plain; charset=utf-8';
+    let head = `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\nConnection: close\r\n${type ? `Content-Type: ${type}\r\n` : ''}Content-Length: ${Buffer.byteLength(text)}\r\n`;
+    if (headers) for (const [k, v] of Object.entries(headers)) if (!REFUSAL_OWNED.has(k.toLowerCase()) && !/[\r\n]/.test(k + v)) head += `${k}: ${v}\r\n`;
     socket.end(`${head}\r\n${text}`);
   }
 
@@ -106,6 +108,18 @@ export class Transport {
       this.server.close(() => resolve());
       this.server.closeIdleConnections();
     });
+  }
+}
+
+/** Headers a refusal owns; a refusing $connect's answer cannot override them. */
+const REFUSAL_OWNED = new Set(['connection', 'content-length', 'transfer-encoding']);
+
+function isJson(text: string): boolean {
+  try {
+    JSON.parse(text);
+    return true;
+  } catch {
+    return false;
   }
 }
 

@@ -10,6 +10,7 @@ import pino from 'pino';
 import { createGateway, loadConfigFile, type Gateway } from '../../src/index.js';
 import { TestClient, sleep, until } from '../helpers/client.js';
 import { CREDS, ROOT, eventsOf, recorded, resetRecorded, startGateway } from '../helpers/gateway.js';
+import { call } from '../helpers/signed.js';
 
 const H = './handlers.ts';
 const A = './authorizers.ts#authorize';
@@ -192,6 +193,117 @@ describe('authorizers: an HTTP endpoint as the authorizer', () => {
   });
 });
 
+describe('authorizers: the result cache is off by default and expires', () => {
+  beforeEach(() => {
+    resetRecorded();
+    authCalls().length = 0;
+  });
+
+  it('without resultTtlSeconds, calls the authorizer for every connection', async () => {
+    const gw = await startGateway({ routes: { $connect: { handler: `${H}#connect`, authorizer: { handler: A, identitySource: ['route.request.querystring.token'] } } } });
+    try {
+      const a = await TestClient.connect(`${gw.url}?token=alice-token`);
+      const b = await TestClient.connect(`${gw.url}?token=alice-token`);
+      assert.equal(authCalls().length, 2, 'no cache');
+      a.close();
+      b.close();
+    } finally {
+      await gw.close();
+    }
+  });
+
+  it('with resultTtlSeconds: 1, a cached answer is reused, then expires', async () => {
+    const gw = await startGateway({ routes: { $connect: { handler: `${H}#connect`, authorizer: { handler: A, identitySource: ['route.request.querystring.token'], resultTtlSeconds: 1 } } } });
+    try {
+      const a = await TestClient.connect(`${gw.url}?token=alice-token`);
+      const b = await TestClient.connect(`${gw.url}?token=alice-token`);
+      assert.equal(authCalls().length, 1, 'cache hit');
+      await sleep(1100);
+      const c = await TestClient.connect(`${gw.url}?token=alice-token`);
+      assert.equal(authCalls().length, 2, 'expired after 1 s → called again');
+      assert.equal(eventsOf('$connect')[2].requestContext.authorizer.principalId, 'alice');
+      for (const x of [a, b, c]) x.close();
+    } finally {
+      await gw.close();
+    }
+  });
+});
+
+describe('authorizers: malformed policy documents', () => {
+  let gw: Gateway;
+  before(async () => {
+    gw = await startGateway({ routes: { $connect: { handler: `${H}#connect`, authorizer: { handler: './authorizers.ts#authorizeMalformed', identitySource: ['route.request.querystring.token'] } } } });
+  });
+  after(() => gw.close());
+
+  it('refuses with 500 a policy with an Effect other than Allow/Deny or without Statement, without calling $connect', async () => {
+    resetRecorded();
+    authCalls().length = 0;
+    assert.equal(await refusedStatus(`${gw.url}?token=bad-effect`), 500);
+    assert.equal(await refusedStatus(`${gw.url}?token=no-statement`), 500);
+    assert.equal(authCalls().length, 2, 'the authorizer answered both times');
+    assert.equal(eventsOf('$connect').length, 0, 'the $connect integration never ran');
+    // The same authorizer's well-formed answers still work.
+    const c = await TestClient.connect(`${gw.url}?token=alice-token`);
+    assert.equal(eventsOf('$connect').length, 1);
+    c.close();
+  });
+});
+
+describe('authorizers: the gateway keeps its own copies of what handlers see', () => {
+  let gw: Gateway;
+  before(async () => {
+    gw = await startGateway({
+      routes: {
+        $connect: { handler: `${H}#connectClaims`, authorizer: { handler: A, identitySource: ['route.request.querystring.token'], resultTtlSeconds: 60 } },
+        whoami: { handler: `${H}#whoami`, routeResponse: true },
+        mutateEvent: { handler: `${H}#mutateEvent`, routeResponse: true },
+      },
+    });
+  });
+  after(() => gw.close());
+  beforeEach(() => {
+    resetRecorded();
+    authCalls().length = 0;
+  });
+
+  it('a handler that mutates its event changes neither the cached authorizer answer nor the connection', async () => {
+    const a = await TestClient.connect(`${gw.url}?token=alice-token`);
+    const aId = JSON.parse((await a.request({ action: 'whoami' })).text).connectionId as string;
+    const first = JSON.parse((await a.request({ action: 'mutateEvent' })).text);
+    assert.equal(first.identity.sourceIp, '127.0.0.1');
+    assert.equal(first.authorizer.principalId, 'alice');
+
+    const b = await TestClient.connect(`${gw.url}?token=alice-token`);
+    assert.equal(authCalls().length, 1, 'B was authorized from the cache');
+    const seenByB = JSON.parse((await b.request({ action: 'mutateEvent' })).text);
+    assert.equal(seenByB.authorizer.principalId, 'alice');
+    assert.equal('injected' in seenByB.authorizer, false, "A's handler did not change the cached answer");
+    assert.equal(seenByB.identity.sourceIp, '127.0.0.1');
+
+    const again = JSON.parse((await a.request({ action: 'mutateEvent' })).text);
+    assert.equal(again.identity.sourceIp, '127.0.0.1', "A's own later events are unchanged");
+    assert.equal('injected' in again.authorizer, false);
+
+    const got = await call(gw, 'GET', `/@connections/${aId}`);
+    assert.equal(got.status, 200);
+    assert.equal(got.json().identity.sourceIp, '127.0.0.1');
+    a.close();
+    b.close();
+    await Promise.all([a.waitClose(), b.waitClose()]);
+  });
+
+  it("a $connect answer's principalId other than the authorizer's is refused: the authorizer's principal stays", async () => {
+    const c = await TestClient.connect(`${gw.url}?token=alice-token&claim=mallory`);
+    const id = JSON.parse((await c.request({ action: 'whoami' })).text).connectionId as string;
+    assert.deepEqual((await call(gw, 'GET', '/@principals/alice/connections')).json().items.map((x: any) => x.connectionId), [id]);
+    assert.deepEqual((await call(gw, 'GET', '/@principals/mallory/connections')).json().items, []);
+    const item = (await call(gw, 'GET', '/@connections?principal=alice')).json().items.find((x: any) => x.connectionId === id);
+    assert.equal(item.principalId, 'alice');
+    c.close();
+  });
+});
+
 describe('authorizers: AWS_IAM on $connect (SigV4-presigned handshake)', () => {
   let gw: Gateway;
   before(async () => {
@@ -215,6 +327,9 @@ describe('authorizers: AWS_IAM on $connect (SigV4-presigned handshake)', () => {
     const rc = eventsOf('$connect')[0].requestContext;
     assert.equal(rc.identity.accessKey, CREDS.accessKeyId);
     assert.equal(rc.identity.sourceIp, '127.0.0.1');
+    const listed = await call(gw, 'GET', `/@principals/${CREDS.accessKeyId}/connections`);
+    assert.equal(listed.status, 200);
+    assert.deepEqual(listed.json().items.map((x: any) => x.connectionId), [rc.connectionId]);
     c.close();
   });
 

@@ -3,13 +3,14 @@ import { after, before, describe, it } from 'node:test';
 import type { Gateway } from '../../src/index.js';
 import { TestClient, sleep, until } from '../helpers/client.js';
 import { startGateway } from '../helpers/gateway.js';
-import { call } from '../helpers/signed.js';
+import { call, unsigned } from '../helpers/signed.js';
 
 const H = './handlers.ts';
 const ROUTES = {
   $connect: { handler: `${H}#connectAs` },
   whoami: { handler: `${H}#whoami`, routeResponse: true },
   join: { handler: `${H}#joinGroup`, routeResponse: true },
+  directive: { handler: `${H}#directive`, routeResponse: true },
 };
 
 async function connect(gw: Gateway, query = ''): Promise<{ c: TestClient; id: string }> {
@@ -49,6 +50,30 @@ describe('extensions: close code and reason on DeleteConnection', () => {
     // 123 bytes of UTF-8 is the most a close frame holds, and is accepted.
     assert.equal((await call(gw, 'DELETE', `/@connections/${id}?code=4999&reason=${'x'.repeat(123)}`)).status, 204);
     assert.equal((await c.waitClose()).reason.length, 123);
+  });
+
+  it('a closing connection is gone for callers at once: 410 on GET and POST, and in no listing', async () => {
+    const closing = await connect(gw, '?user=dave&groups=g');
+    const stays = await connect(gw, '?user=dave&groups=g');
+    // The client never reads the close frame, so the close handshake cannot finish.
+    (closing.c.ws as any)._socket.pause();
+    try {
+      assert.equal((await call(gw, 'DELETE', `/@connections/${closing.id}`)).status, 204);
+      const got = await call(gw, 'GET', `/@connections/${closing.id}`);
+      assert.equal(got.status, 410);
+      assert.equal(got.headers['x-amzn-errortype'], 'GoneException');
+      const posted = await call(gw, 'POST', `/@connections/${closing.id}`, 'too late');
+      assert.equal(posted.status, 410, 'a post to a closing connection is refused, not dropped silently');
+      assert.equal(posted.headers['x-amzn-errortype'], 'GoneException');
+      for (const list of ['/@connections', '/@principals/dave/connections', '/@groups/g/connections']) {
+        const res = await call(gw, 'GET', list);
+        assert.equal(res.status, 200, list);
+        assert.deepEqual(res.json().items.map((x: any) => x.connectionId), [stays.id], list);
+      }
+    } finally {
+      closing.c.ws.terminate();
+      stays.c.close();
+    }
   });
 });
 
@@ -102,6 +127,23 @@ describe('extensions: principals', () => {
     await c.expectSilence(50);
     assert.equal(c.ws.readyState, 1);
     c.close();
+  });
+
+  it('?exclude= spares one connection on principal send and close', async () => {
+    const erin = await Promise.all([1, 2, 3].map(() => connect(gw, '?user=erin')));
+    const [me, ...others] = erin;
+    assert.deepEqual((await call(gw, 'POST', `/@principals/erin?exclude=${me!.id}`, 'not to me')).json(), { sent: 2, failed: [] });
+    for (const o of others) assert.equal((await o.c.next()).text, 'not to me');
+    await me!.c.expectSilence(50);
+
+    const closed = await call(gw, 'DELETE', `/@principals/erin?exclude=${me!.id}&code=4001&reason=elsewhere`);
+    assert.equal(closed.status, 200);
+    assert.deepEqual(closed.json(), { closed: 2 });
+    for (const o of others) assert.deepEqual(await o.c.waitClose(), { code: 4001, reason: 'elsewhere' });
+    await me!.c.expectSilence(50);
+    assert.equal(me!.c.ws.readyState, 1, 'the excluded session stays');
+    assert.deepEqual((await call(gw, 'GET', '/@principals/erin/connections')).json().items.map((x: any) => x.connectionId), [me!.id]);
+    me!.c.close();
   });
 });
 
@@ -176,6 +218,59 @@ describe('extensions: groups', () => {
     c.close();
   });
 
+  it('?exclude= spares one connection on group close', async () => {
+    const members = await Promise.all([1, 2, 3].map(() => connect(gw, '?groups=party')));
+    const [me, ...others] = members;
+    const closed = await call(gw, 'DELETE', `/@groups/party?exclude=${me!.id}&code=4100&reason=over`);
+    assert.equal(closed.status, 200);
+    assert.deepEqual(closed.json(), { closed: 2 });
+    for (const o of others) assert.deepEqual(await o.c.waitClose(), { code: 4100, reason: 'over' });
+    await me!.c.expectSilence(50);
+    assert.equal(me!.c.ws.readyState, 1, 'the excluded member stays');
+    assert.deepEqual((await call(gw, 'GET', '/@groups/party/connections')).json().items.map((x: any) => x.connectionId), [me!.id]);
+    me!.c.close();
+  });
+
+  it('bad input on group close answers 400 and closes nothing', async () => {
+    const members = await Promise.all([1, 2].map(() => connect(gw, '?groups=g')));
+    assert.equal((await call(gw, 'GET', '/@groups/g/connections')).json().items.length, 2);
+    for (const q of ['bad%20name?code=4001', 'g?code=1006', `g?reason=${'x'.repeat(124)}`]) {
+      const res = await call(gw, 'DELETE', `/@groups/${q}`);
+      assert.equal(res.status, 400, q);
+      assert.equal(res.headers['x-amzn-errortype'], 'BadRequestException', q);
+    }
+    for (const m of members) {
+      await m.c.expectSilence(50);
+      assert.equal(m.c.ws.readyState, 1);
+    }
+    assert.equal((await call(gw, 'GET', '/@groups/g/connections')).json().items.length, 2, 'still members');
+    for (const m of members) m.c.close();
+  });
+
+  it('a malformed switchboard directive in a handler answer changes nothing; the answer still counts', async () => {
+    const a = await connect(gw);
+    // One bad name spoils the whole directive: not even the good join is applied.
+    assert.equal((await a.c.request({ action: 'directive', switchboard: { join: ['okgroup'], leave: ['bad name'] } })).text, 'ok');
+    assert.deepEqual((await call(gw, 'GET', '/@groups/okgroup/connections')).json().items, []);
+    // principalId belongs to $connect answers only.
+    assert.equal((await a.c.request({ action: 'directive', switchboard: { principalId: 'mallory' } })).text, 'ok');
+    assert.deepEqual((await call(gw, 'GET', '/@principals/mallory/connections')).json().items, []);
+    assert.equal((await call(gw, 'GET', `/@connections?limit=1000`)).json().items.find((x: any) => x.connectionId === a.id).principalId, null);
+    // A well-formed directive on the same route does apply (the route itself works).
+    assert.equal((await a.c.request({ action: 'directive', switchboard: { join: ['okgroup'] } })).text, 'ok');
+    assert.deepEqual((await call(gw, 'GET', '/@groups/okgroup/connections')).json().items.map((x: any) => x.connectionId), [a.id]);
+
+    // A $connect answer with a principal and a bad group: the connection opens, with neither.
+    const carol = await connect(gw, '?user=carol&badgroup=1');
+    assert.equal(carol.c.ws.readyState, 1);
+    assert.deepEqual((await call(gw, 'GET', '/@principals/carol/connections')).json().items, []);
+    const item = (await call(gw, 'GET', '/@connections?limit=1000')).json().items.find((x: any) => x.connectionId === carol.id);
+    assert.equal(item.principalId, null);
+    assert.deepEqual(item.groups, []);
+    a.c.close();
+    carol.c.close();
+  });
+
   it('never leaks membership across stages', async () => {
     const prod = await startGateway({ stage: 'prod', routes: ROUTES });
     const devMember = await connect(gw, '?groups=shared');
@@ -187,6 +282,26 @@ describe('extensions: groups', () => {
     devMember.c.close();
     prodMember.c.close();
     await prod.close();
+  });
+});
+
+describe('extensions: close parameters on a gateway without management auth', () => {
+  let gw: Gateway;
+  before(async () => (gw = await startGateway({ routes: ROUTES, management: { auth: 'none' } })));
+  after(() => gw.close());
+
+  it('answers 400 for a reason that is not UTF-8 and for repeated code or reason, and closes nothing', async () => {
+    const { c, id } = await connect(gw);
+    for (const q of ['code=4001&reason=%FF%FE', 'code=4001&code=1006', 'reason=a&reason=b']) {
+      const res = await unsigned(gw, 'DELETE', `/@connections/${id}?${q}`);
+      assert.equal(res.status, 400, q);
+      assert.equal(res.headers['x-amzn-errortype'], 'BadRequestException', q);
+    }
+    await c.expectSilence(50);
+    assert.equal(c.ws.readyState, 1);
+    assert.equal((await unsigned(gw, 'GET', `/@connections/${id}`)).status, 200, 'still open');
+    assert.equal((await unsigned(gw, 'DELETE', `/@connections/${id}?code=4001&reason=%E2%9C%93`)).status, 204);
+    assert.deepEqual(await c.waitClose(), { code: 4001, reason: '✓' });
   });
 });
 

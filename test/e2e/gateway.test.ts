@@ -5,6 +5,7 @@ import { WebSocket } from 'ws';
 import type { Gateway } from '../../src/index.js';
 import { TestClient, sleep, until } from '../helpers/client.js';
 import { eventsOf, recorded, resetRecorded, startGateway } from '../helpers/gateway.js';
+import { call } from '../helpers/signed.js';
 
 const H = './handlers.ts';
 
@@ -199,6 +200,70 @@ describe('gateway core: connect, route, respond', () => {
     c.close();
   });
 
+  it('sends the headers a $connect answer sets on the upgrade response (X-Custom)', async () => {
+    const ws = new WebSocket(`${gw.url}?protocol=p`, ['p']);
+    ws.on('error', () => {});
+    const res = await new Promise<import('node:http').IncomingMessage>((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error('no upgrade response within 3000 ms')), 3000);
+      ws.once('upgrade', (r) => {
+        clearTimeout(t);
+        resolve(r);
+      });
+      ws.once('unexpected-response', (_req, r) => {
+        clearTimeout(t);
+        reject(new Error(`handshake refused: ${r.statusCode}`));
+      });
+    });
+    assert.equal(res.statusCode, 101);
+    assert.equal(res.headers['x-custom'], 'yes');
+    assert.equal(res.headers['sec-websocket-protocol'], 'p');
+    await until(() => ws.readyState === WebSocket.OPEN, 'client open');
+    ws.close();
+  });
+
+  it('a refusing $connect forwards its status and body, a non-JSON body labelled text/plain', async () => {
+    const ws = new WebSocket(`${gw.url}?status=401`);
+    ws.on('error', () => {});
+    const r = await new Promise<{ status: number; headers: Record<string, unknown>; body: string }>((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error('no refusal within 3000 ms')), 3000);
+      ws.once('open', () => {
+        clearTimeout(t);
+        reject(new Error('expected the handshake to be refused'));
+      });
+      ws.once('unexpected-response', (_req, res) => {
+        let body = '';
+        res.on('data', (c: Buffer) => (body += c.toString()));
+        res.on('end', () => {
+          clearTimeout(t);
+          resolve({ status: res.statusCode!, headers: res.headers, body });
+        });
+      });
+    });
+    assert.equal(r.status, 401);
+    assert.equal(r.body, 'refused by $connect');
+    assert.match(String(r.headers['content-type']), /^text\/plain/, `content-type ${String(r.headers['content-type'])}`);
+  });
+
+  it('GetConnection LastActiveAt moves with a client message (and not with the GET itself)', async () => {
+    const c = await TestClient.connect(gw.url);
+    const id = lastConnectionId();
+    const get = async () => {
+      const r = await call(gw, 'GET', `/@connections/${id}`);
+      assert.equal(r.status, 200, r.body);
+      return Date.parse(r.json().lastActiveAt);
+    };
+    const before = await get();
+    await sleep(20);
+    assert.equal(await get(), before, 'a management GET is not activity of the connection');
+    const sentAt = Date.now();
+    c.send({ action: 'silent' }); // no route response: only the client's message can move it
+    await until(() => eventsOf('silent').length === 1, 'silent handler');
+    const afterMsg = await get();
+    assert.ok(afterMsg > before, `LastActiveAt ${new Date(afterMsg).toISOString()} not later than ${new Date(before).toISOString()}`);
+    assert.ok(afterMsg >= sentAt, 'LastActiveAt is the time of the message');
+    c.close();
+  });
+
   it('rejects the upgrade with the status $connect returns, 502 when it throws or answers malformed, 504 when it times out', async () => {
     assert.equal((await refused(`${gw.url}?status=401`)).status, 401);
     assert.equal((await refused(`${gw.url}?status=403`)).status, 403);
@@ -313,6 +378,16 @@ describe('gateway core: limits', () => {
     ok.close();
   });
 
+  it('closes with 1009 when a fragmented message goes over the message limit, each fragment within the frame limit', async () => {
+    const c = await TestClient.connect(gw.url);
+    const id = lastConnectionId();
+    // 5,000 bytes in five 1,000-byte fragments: every frame is under 1,024, the message over 4,096.
+    for (let i = 0; i < 5; i++) c.ws.send(String(i).repeat(1000), { fin: i === 4 });
+    assert.equal((await c.waitClose()).code, 1009);
+    assert.deepEqual(await disconnectOf(id), [1009, 'Message too big']);
+    assert.equal(eventsOf('$default').length, 0, 'nothing of the message reached an integration');
+  });
+
   it('closes idle connections with 1001 "Going away" after the idle timeout, and activity keeps them open', async () => {
     const idle = await TestClient.connect(gw.url);
     const idleId = lastConnectionId();
@@ -326,6 +401,72 @@ describe('gateway core: limits', () => {
     assert.equal(busy.ws.readyState, WebSocket.OPEN);
     busy.close();
     assert.deepEqual(await disconnectOf(idleId), [1001, 'Going away']);
+  });
+});
+
+describe('gateway core: what counts as activity for the idle timeout', () => {
+  let gw: Gateway;
+  before(async () => {
+    // The sweep runs every idle/10 = 50 ms.
+    gw = await startGateway({
+      routes: { $connect: { handler: `${H}#connect` }, $disconnect: { handler: `${H}#disconnect` }, $default: { handler: `${H}#echo`, routeResponse: true } },
+      limits: { idleTimeoutSeconds: 0.5, maxConnectionSeconds: 60 },
+    });
+  });
+  after(() => gw.close());
+  beforeEach(() => resetRecorded());
+
+  it('server pushes (PostToConnection) reset the idle timer', async () => {
+    const c = await TestClient.connect(gw.url);
+    const id = lastConnectionId();
+    const t0 = Date.now();
+    let pushes = 0;
+    // Push every 150 ms for 1.2 s: more than twice the 0.5 s limit, the client never sending.
+    while (Date.now() - t0 < 1200) {
+      const r = await call(gw, 'POST', `/@connections/${id}`, `push ${pushes}`);
+      assert.equal(r.status, 200, `push ${pushes} at ${Date.now() - t0} ms: ${r.status} ${r.body}`);
+      pushes++;
+      await sleep(150);
+    }
+    assert.equal(c.ws.readyState, WebSocket.OPEN, 'still open past the original idle deadline');
+    await until(() => c.inbox.length === pushes, `${pushes} pushes delivered`);
+    // Once the pushes stop, the idle timeout applies again.
+    const stoppedAt = Date.now();
+    assert.deepEqual(await c.waitClose(3000), { code: 1001, reason: 'Going away' });
+    assert.ok(Date.now() - stoppedAt >= 300, 'closed by the idle timeout, not earlier');
+    assert.deepEqual(await disconnectOf(id), [1001, 'Going away']);
+  });
+
+  it('client pings do not reset the idle timer by default (pingCountsAsActivity: false)', async () => {
+    const c = await TestClient.connect(gw.url);
+    const id = lastConnectionId();
+    let pongs = 0;
+    c.ws.on('pong', () => pongs++);
+    const t0 = Date.now();
+    const timer = setInterval(() => c.ws.readyState === WebSocket.OPEN && c.ws.ping(), 100);
+    try {
+      assert.deepEqual(await c.waitClose(3000), { code: 1001, reason: 'Going away' });
+    } finally {
+      clearInterval(timer);
+    }
+    const lived = Date.now() - t0;
+    assert.ok(lived >= 450 && lived < 1500, `closed after ${lived} ms`);
+    assert.ok(pongs >= 2, `pings were answered (${pongs} pongs)`);
+    assert.deepEqual(await disconnectOf(id), [1001, 'Going away']);
+  });
+
+  it('client pings do reset it with pingCountsAsActivity: true (control)', async () => {
+    const gw2 = await startGateway({ routes: {}, limits: { idleTimeoutSeconds: 0.5, maxConnectionSeconds: 60, pingCountsAsActivity: true } });
+    try {
+      const c = await TestClient.connect(gw2.url);
+      const timer = setInterval(() => c.ws.readyState === WebSocket.OPEN && c.ws.ping(), 100);
+      await sleep(1200);
+      clearInterval(timer);
+      assert.equal(c.ws.readyState, WebSocket.OPEN, 'pings kept it open');
+      assert.equal((await c.waitClose(3000)).code, 1001);
+    } finally {
+      await gw2.close();
+    }
   });
 });
 

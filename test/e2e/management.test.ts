@@ -15,9 +15,10 @@ import { Hash } from '@smithy/hash-node';
 import { HttpRequest } from '@smithy/protocol-http';
 import { SignatureV4 } from '@smithy/signature-v4';
 import AWS from 'aws-sdk';
-import type { Gateway } from '../../src/index.js';
+import pino from 'pino';
+import { createGateway, type Gateway } from '../../src/index.js';
 import { TestClient, sleep, until } from '../helpers/client.js';
-import { CREDS, eventsOf, resetRecorded, startGateway } from '../helpers/gateway.js';
+import { CREDS, FIXTURES, eventsOf, resetRecorded, startGateway } from '../helpers/gateway.js';
 
 const H = './handlers.ts';
 
@@ -344,5 +345,141 @@ describe('management API: auth none, rate limit, malformed requests', () => {
     assert.equal(notFound.status, 404);
     assert.match(JSON.parse(notFound.body).message, /^No method found matching route dev\/@nothing\/abc for http method GET\.$/);
     await gw.close();
+  });
+});
+
+/** RFC 3986 encoding, as SigV4 canonicalises query components. */
+function rfc3986(s: string): string {
+  return encodeURIComponent(s).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+}
+
+/** A presigned (query-string SigV4) request target for `path` with `query`, as @smithy/signature-v4 produces it. */
+async function presign(gw: Gateway, method: string, path: string, query: Record<string, string> = {}, body?: string): Promise<string> {
+  const signer = new SignatureV4({ credentials: { ...CREDS }, region: 'us-east-1', service: 'execute-api', sha256: Hash.bind(null, 'sha256') });
+  const req = new HttpRequest({ method, protocol: 'http:', hostname: '127.0.0.1', port: gw.port, path, query, headers: { host: `127.0.0.1:${gw.port}` }, ...(body !== undefined ? { body } : {}) });
+  const signed = await signer.presign(req, { expiresIn: 60 });
+  const q = Object.entries(signed.query ?? {}).map(([k, v]) => `${rfc3986(k)}=${rfc3986(String(v))}`);
+  return q.length ? `${path}?${q.join('&')}` : path;
+}
+
+describe('management API: presigned (query-string SigV4) calls', () => {
+  let gw: Gateway;
+  before(async () => {
+    gw = await startGateway({ routes: { $disconnect: { handler: `${H}#disconnect` }, whoami: { handler: `${H}#whoami`, routeResponse: true } } });
+  });
+  after(() => gw.close());
+  beforeEach(() => resetRecorded());
+
+  it('POST, GET and DELETE (with code and reason) work presigned; a tampered query is refused with 403 and closes nothing', async () => {
+    const c = await TestClient.connect(gw.url);
+    const id = await idOf(c);
+    const path = `/dev/@connections/${id}`;
+
+    const post = await raw(gw, 'POST', await presign(gw, 'POST', path, {}, 'presigned hello'), {}, 'presigned hello');
+    assert.equal(post.status, 200, post.body);
+    assert.equal((await c.next()).text, 'presigned hello');
+
+    const get = await raw(gw, 'GET', await presign(gw, 'GET', path), {});
+    assert.equal(get.status, 200, get.body);
+    const info = JSON.parse(get.body);
+    assert.match(info.connectedAt, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+    assert.equal(info.identity.sourceIp, '127.0.0.1');
+
+    const target = await presign(gw, 'DELETE', path, { code: '4001', reason: 'bye' });
+    assert.match(target, /[?&]reason=bye(&|$)/);
+    const tampered = await raw(gw, 'DELETE', target.replace(/([?&])reason=bye(?=&|$)/, '$1reason=evil'), {});
+    assert.equal(tampered.status, 403, tampered.body);
+    assert.ok(tampered.headers['x-amzn-errortype']);
+    await c.expectSilence(100);
+    assert.equal(c.ws.readyState, 1, 'the tampered DELETE closed nothing');
+
+    const del = await raw(gw, 'DELETE', target, {});
+    assert.equal(del.status, 204, del.body);
+    assert.deepEqual(await c.waitClose(1000), { code: 4001, reason: 'bye' });
+    await until(() => eventsOf('$disconnect').length === 1, '$disconnect');
+    assert.equal(eventsOf('$disconnect')[0].requestContext.disconnectStatusCode, 4001);
+  });
+});
+
+describe('management API: authentication comes before the body', () => {
+  it('an unsigned POST with a body over limits.messageBytes answers 403 Missing Authentication Token, not 413', async () => {
+    const gw = await startGateway({ routes: { whoami: { handler: `${H}#whoami`, routeResponse: true } }, limits: { messageBytes: 1024 } });
+    try {
+      const c = await TestClient.connect(gw.url);
+      const id = await idOf(c);
+      const res = await raw(gw, 'POST', `/dev/@connections/${id}`, {}, 'x'.repeat(4096));
+      assert.equal(res.status, 403, `${res.status} ${res.body}`);
+      assert.equal(res.headers['x-amzn-errortype'], 'MissingAuthenticationTokenException');
+      assert.equal(JSON.parse(res.body).message, 'Missing Authentication Token');
+      await c.expectSilence(100);
+      // A signed call over the limit is still 413.
+      await rejectsWith(v3(gw).send(new PostToConnectionCommand({ ConnectionId: id, Data: 'x'.repeat(1025) })), PayloadTooLargeException);
+      c.close();
+    } finally {
+      await gw.close();
+    }
+  });
+});
+
+describe('management API: credentials from the environment', () => {
+  it('management.credentialsFromEnv accepts the keys of the env map given to createGateway, and no other', async () => {
+    const gw = await createGateway({
+      config: { routes: { whoami: { handler: `${H}#whoami`, routeResponse: true } }, management: { credentialsFromEnv: true } },
+      env: { AWS_ACCESS_KEY_ID: 'AKIDENV', AWS_SECRET_ACCESS_KEY: 'envsecret' },
+      port: 0,
+      baseDir: FIXTURES,
+      logger: pino({ level: process.env.SB_TEST_LOG ?? 'silent' }),
+    });
+    try {
+      const c = await TestClient.connect(gw.url);
+      const id = await idOf(c);
+      const envClient = new ApiGatewayManagementApiClient({ endpoint: gw.managementEndpoint, region: 'us-east-1', credentials: { accessKeyId: 'AKIDENV', secretAccessKey: 'envsecret' }, maxAttempts: 1 });
+      const out = await envClient.send(new PostToConnectionCommand({ ConnectionId: id, Data: 'from env keys' }));
+      assert.equal(out.$metadata.httpStatusCode, 200);
+      assert.equal((await c.next()).text, 'from env keys');
+      for (const creds of [{ accessKeyId: 'AKIDOTHER', secretAccessKey: 'envsecret' }, { ...CREDS }]) {
+        const other = new ApiGatewayManagementApiClient({ endpoint: gw.managementEndpoint, region: 'us-east-1', credentials: creds, maxAttempts: 1 });
+        const err = await rejectsWith(other.send(new PostToConnectionCommand({ ConnectionId: id, Data: 'x' })), Error);
+        assert.equal((err as any).$metadata?.httpStatusCode, 403, `${creds.accessKeyId}`);
+        assert.equal((err as any).name, 'UnrecognizedClientException', `${creds.accessKeyId}`);
+      }
+      await c.expectSilence(100);
+      c.close();
+    } finally {
+      await gw.close();
+    }
+  });
+});
+
+describe('management API: library use leaves process.env as it found it', () => {
+  const KEYS = ['AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI', 'AWS_REGION', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY'] as const;
+  const snapshot = () => Object.fromEntries(KEYS.map((k) => [k, process.env[k]]));
+
+  function setEnv(values: Record<string, string | undefined>): void {
+    for (const k of KEYS) {
+      if (values[k] === undefined) delete process.env[k];
+      else process.env[k] = values[k];
+    }
+  }
+
+  it('close() restores the four variables a gateway sets for handlers, unset ones staying unset', async () => {
+    const original = snapshot();
+    try {
+      for (const start of [
+        { ...original },
+        Object.fromEntries(KEYS.map((k) => [k, undefined])),
+        { AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI: 'http://example.invalid/x', AWS_REGION: 'eu-central-1', AWS_ACCESS_KEY_ID: 'AKIDBEFORE', AWS_SECRET_ACCESS_KEY: 'before-secret' },
+      ]) {
+        setEnv(start);
+        const before = snapshot();
+        const gw = await startGateway({ routes: { whoami: { handler: `${H}#whoami`, routeResponse: true } } });
+        assert.equal(process.env.AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI, gw.managementEndpoint, 'set for handlers while running');
+        await gw.close();
+        assert.deepEqual(snapshot(), before);
+        for (const k of KEYS) if (before[k] === undefined) assert.equal(k in process.env, false, `${k} stays unset`);
+      }
+    } finally {
+      setEnv(original);
+    }
   });
 });
