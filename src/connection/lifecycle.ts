@@ -60,6 +60,15 @@ class InFlight {
   ) {}
 }
 
+/** Where a socket keeps its connection, so one set of listeners serves every socket (no closures per connection). */
+const CONN = Symbol('connection');
+type ConnSocket = WebSocket & { [CONN]: Connection };
+
+/** Until `ws` takes the socket over, a reset during the handshake only destroys it (shared: no closure per connection). */
+function destroyOnError(this: Duplex): void {
+  this.destroy();
+}
+
 const NO_STATUS_REASON = 'Client-side close frame status not set';
 const ABNORMAL_REASON = 'Connection closed abnormally';
 
@@ -85,6 +94,13 @@ export class ConnectionLifecycle {
   private shuttingDown = false;
   private readonly idleMs: number;
   private readonly maxMs: number;
+  // One listener of each kind for all sockets; `this` is the socket, which carries its connection.
+  private readonly socketListeners: {
+    message: (this: WebSocket, data: Buffer, isBinary: boolean) => void;
+    error: (this: WebSocket, err: Error & { code?: string }) => void;
+    close: (this: WebSocket, code: number, reason: Buffer) => void;
+    ping: (this: WebSocket) => void;
+  };
 
   constructor(private readonly d: LifecycleDeps) {
     this.idleMs = d.limits.idleTimeoutSeconds * 1000;
@@ -95,12 +111,29 @@ export class ConnectionLifecycle {
     const every = Math.max(10, Math.min(1000, shortest / 10));
     this.sweeper = setInterval(() => this.sweep(), every);
     this.sweeper.unref();
+    const self = this;
+    this.socketListeners = {
+      message(data, isBinary) {
+        self.onMessage((this as ConnSocket)[CONN], data, isBinary);
+      },
+      error(err) {
+        const conn = (this as ConnSocket)[CONN];
+        conn.closeCause ??= causeOfSocketError(err.code);
+        self.d.logger.debug({ connectionId: conn.id, err: err.message }, 'socket error');
+      },
+      close(code, reason) {
+        self.onClose((this as ConnSocket)[CONN], code, reason);
+      },
+      ping() {
+        (this as ConnSocket)[CONN].lastActiveAt = Date.now();
+      },
+    };
   }
 
   /** Handles a WebSocket upgrade for this stage: authorizer, $connect, then accept or reject. */
   async handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, rawPath: string, rawQuery: string): Promise<void> {
     const { transport, limits, logger } = this.d;
-    socket.on('error', () => socket.destroy()); // a reset during the handshake is the client's business, not a crash
+    socket.on('error', destroyOnError); // a reset during the handshake is the client's business, not a crash
     if (this.shuttingDown) return transport.reject(socket, 503);
     if (limits.maxConnections > 0 && this.table.size >= limits.maxConnections) {
       logger.warn({ limit: limits.maxConnections }, 'connection refused: maxConnections reached');
@@ -155,6 +188,7 @@ export class ConnectionLifecycle {
       return this.dispatchDisconnect(conn, CLOSE.shutdown.code, CLOSE.shutdown.reason);
     }
     const ws = await transport.accept(req, socket, head, result?.headers);
+    socket.removeListener('error', destroyOnError); // ws handles socket errors from here on
     if (ws === null) {
       // $connect accepted it (and may have stored it), so its $disconnect must run too.
       return this.dispatchDisconnect(conn, 1006, ABNORMAL_REASON);
@@ -170,13 +204,12 @@ export class ConnectionLifecycle {
     conn.state = 'open';
     this.table.set(conn.id, conn);
     void this.d.registry.add(conn);
-    ws.on('message', (data: Buffer, isBinary: boolean) => this.onMessage(conn, data, isBinary));
-    ws.on('error', (err: Error & { code?: string }) => {
-      conn.closeCause ??= causeOfSocketError(err.code);
-      this.d.logger.debug({ connectionId: conn.id, err: err.message }, 'socket error');
-    });
-    ws.on('close', (code: number, reason: Buffer) => this.onClose(conn, code, reason));
-    if (this.d.limits.pingCountsAsActivity) ws.on('ping', () => (conn.lastActiveAt = Date.now()));
+    (ws as ConnSocket)[CONN] = conn;
+    const l = this.socketListeners;
+    ws.on('message', l.message);
+    ws.on('error', l.error);
+    ws.on('close', l.close);
+    if (this.d.limits.pingCountsAsActivity) ws.on('ping', l.ping);
   }
 
   /** The hot path: frame in → route → integration → frame out. No logging, no awaits. */

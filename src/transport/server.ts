@@ -82,12 +82,16 @@ export class Transport {
     }
     this.accepting.set(req, { protocol, headers: extra });
     return new Promise((resolve) => {
+      // handleUpgrade answers (and destroys) an invalid handshake itself without calling back.
+      const gone = () => resolve(null);
+      socket.once('close', gone);
       this.wss.handleUpgrade(req, socket, head, (ws) => {
+        // Left on the socket, this listener would keep the request, its headers and `head`
+        // alive as long as the connection (a third of an idle connection's memory).
+        socket.removeListener('close', gone);
         limitFrames(ws, this.opts.frameBytes);
         resolve(ws);
       });
-      // handleUpgrade answers (and destroys) an invalid handshake itself without calling back.
-      socket.once('close', () => resolve(null));
     });
   }
 
