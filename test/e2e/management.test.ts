@@ -313,8 +313,13 @@ describe('management API: tampered requests are refused with 403 and change noth
 });
 
 describe('management API: auth none, rate limit, malformed requests', () => {
-  it('auth: none accepts unsigned calls (local development)', async () => {
-    const gw = await startGateway({ routes: { whoami: { handler: `${H}#whoami`, routeResponse: true } }, management: { auth: 'none' } });
+  it('auth: none accepts unsigned calls (local development), and says so loudly in the log', async () => {
+    const lines: any[] = [];
+    const logger = pino({ level: 'info' }, { write: (line: string) => lines.push(JSON.parse(line)) });
+    const gw = await createGateway({ config: { routes: { whoami: { handler: `${H}#whoami`, routeResponse: true } }, management: { auth: 'none' } }, baseDir: FIXTURES, port: 0, logger });
+    const warning = lines.find((l) => /AUTHENTICATION IS OFF/.test(l.msg));
+    assert.ok(warning, 'a warning that management authentication is off');
+    assert.equal(warning.level, 40, 'at warn level, seen at the default level');
     const c = await TestClient.connect(gw.url);
     const id = await idOf(c);
     assert.equal((await raw(gw, 'POST', `/dev/@connections/${id}`, {}, 'unsigned')).status, 200);
