@@ -42,13 +42,16 @@ const run = {
 };
 const log = (line) => console.log(`  ${line}`);
 
-const stamp = run.date.replace(/[:.]/g, '-');
+// Quick runs are for a look, not for the record: their files are marked (and git-ignored), and
+// they leave latest.* and the README table alone.
+const stamp = run.date.replace(/[:.]/g, '-') + (quick ? '-quick' : '');
 const results = path.join(here, 'results');
 
 /** Writes this run's files and merges its scenarios into the latest ones and bench/README.md. */
 function save() {
   writeFileSync(path.join(results, `${stamp}.json`), JSON.stringify(run, null, 2) + '\n');
   writeFileSync(path.join(results, `${stamp}.md`), markdown(run));
+  if (quick) return;
   // "latest" files keep the newest figure of every scenario, so a one-scenario run updates its rows only.
   let latest = { ...run, scenarios: {} };
   try {
@@ -87,5 +90,5 @@ for (const name of selected) {
 
 const md = markdown(run);
 console.log('\n' + md);
-console.log(`written: bench/results/${stamp}.json, .md, latest.md, latest.svg`);
+console.log(`written: bench/results/${stamp}.json, .md${quick ? '' : ', latest.json, latest.md, latest.svg, bench/README.md'}`);
 process.exit(0);

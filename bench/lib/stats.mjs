@@ -5,6 +5,22 @@ export function median(xs) {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
+/**
+ * Measures servers in alternating order, round after round (A B, then B A), so that drift on a
+ * shared machine hits each alike. `measure(kind)` returns one measurement (log it there); the
+ * answer maps each kind to its measurements, in the order taken (plain data, for the JSON).
+ */
+export async function alternate(rounds, kinds, measure) {
+  const runs = Object.fromEntries(kinds.map((k) => [k, []]));
+  for (let r = 0; r < rounds; r++) {
+    for (const kind of r % 2 ? [...kinds].reverse() : kinds) runs[kind].push(await measure(kind));
+  }
+  return runs;
+}
+
+/** The median of one figure over a kind's measurements from `alternate`. */
+export const medianOf = (runs, kind, figure) => median(runs[kind].map(figure));
+
 /** Rounds to `d` significant decimals for reports. */
 export const round = (x, d = 2) => (Number.isFinite(x) ? Math.round(x * 10 ** d) / 10 ** d : x);
 

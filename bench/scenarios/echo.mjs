@@ -4,7 +4,7 @@
 import { LoadGenerator, latency } from '../lib/loadgen.mjs';
 import { cpuMicros, sleep } from '../lib/proc.mjs';
 import { handler, startBaseline, startSwitchboard } from '../lib/servers.mjs';
-import { median, ratio, round } from '../lib/stats.mjs';
+import { alternate, medianOf, ratio, round } from '../lib/stats.mjs';
 
 export const description = 'custom route + route response (inline handler) vs bare ws echo';
 const PAYLOAD = JSON.stringify({ action: 'echo', data: 'x'.repeat(40) }); // 70 bytes, as in research/peers.md §6.3
@@ -48,16 +48,12 @@ export async function run({ quick, log }) {
   const ratios = [];
   for (const conns of [100, 1000]) {
     const rate = conns === 100 ? 8000 : 0; // CPU per message measured at 100 connections
-    const runs = { baseline: [], switchboard: [] };
-    for (let r = 0; r < rounds; r++) {
-      // Alternate which goes first, so drift on a shared machine hits both alike.
-      for (const kind of r % 2 ? ['switchboard', 'baseline'] : ['baseline', 'switchboard']) {
-        const m = await measure(kind, conns, { seconds, rate });
-        log(`echo ${conns} conns ${kind}: ${Math.round(m.throughput)} msg/s, p50 ${m.latency.p50} ms, p99 ${m.latency.p99} ms${m.cpuPerMessageUs ? `, ${round(m.cpuPerMessageUs)} µs CPU/msg at ${Math.round(m.pacedRate)} msg/s` : ''}${m.stalled ? `, ${m.stalled} sockets never got an answer` : ''}`);
-        runs[kind].push(m);
-      }
-    }
-    const med = (kind, f) => median(runs[kind].map(f));
+    const runs = await alternate(rounds, ['baseline', 'switchboard'], async (kind) => {
+      const m = await measure(kind, conns, { seconds, rate });
+      log(`echo ${conns} conns ${kind}: ${Math.round(m.throughput)} msg/s, p50 ${m.latency.p50} ms, p99 ${m.latency.p99} ms${m.cpuPerMessageUs ? `, ${round(m.cpuPerMessageUs)} µs CPU/msg at ${Math.round(m.pacedRate)} msg/s` : ''}${m.stalled ? `, ${m.stalled} sockets never got an answer` : ''}`);
+      return m;
+    });
+    const med = (kind, f) => medianOf(runs, kind, f);
     figures[`${conns}conns`] = runs;
     ratios.push(ratio(`echo throughput, ${conns} connections`, med('switchboard', (m) => m.throughput), med('baseline', (m) => m.throughput), 0.8, 'higher', 'msg/s'));
     if (rate) ratios.push(ratio(`echo server CPU per message (${rate} msg/s, ${conns} conns)`, med('switchboard', (m) => m.cpuPerMessageUs), med('baseline', (m) => m.cpuPerMessageUs), 1.3, 'lower', 'µs'));

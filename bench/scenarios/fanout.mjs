@@ -6,7 +6,7 @@ import { LoadGenerator } from '../lib/loadgen.mjs';
 import { cpuMicros, sleep } from '../lib/proc.mjs';
 import { handler, startBaseline, startSwitchboard } from '../lib/servers.mjs';
 import { signer } from '../lib/sigv4.mjs';
-import { median, ratio, round } from '../lib/stats.mjs';
+import { alternate, medianOf, ratio, round } from '../lib/stats.mjs';
 
 export const description = 'group send to 10,000 members, deliveries/s at the clients vs a bare ws loop';
 const MEMBERS = 10_000;
@@ -51,15 +51,12 @@ async function measure(kind, sends) {
 export async function run({ quick, log }) {
   const sends = quick ? 10 : 30;
   const rounds = quick ? 1 : 2;
-  const runs = { baseline: [], switchboard: [] };
-  for (let r = 0; r < rounds; r++) {
-    for (const kind of r % 2 ? ['switchboard', 'baseline'] : ['baseline', 'switchboard']) {
-      const m = await measure(kind, sends);
-      log(`fanout ${kind}: ${sends} sends × ${MEMBERS} members: ${Math.round(m.deliveredPerSecond)} deliveries/s, ${round(m.cpuPerDeliveryUs)} µs server CPU per delivery`);
-      runs[kind].push(m);
-    }
-  }
-  const med = (kind, f) => median(runs[kind].map(f));
+  const runs = await alternate(rounds, ['baseline', 'switchboard'], async (kind) => {
+    const m = await measure(kind, sends);
+    log(`fanout ${kind}: ${sends} sends × ${MEMBERS} members: ${Math.round(m.deliveredPerSecond)} deliveries/s, ${round(m.cpuPerDeliveryUs)} µs server CPU per delivery`);
+    return m;
+  });
+  const med = (kind, f) => medianOf(runs, kind, f);
   return {
     figures: runs,
     ratios: [ratio('fanout deliveries per second (10,000-member group)', med('switchboard', (m) => m.deliveredPerSecond), med('baseline', (m) => m.deliveredPerSecond), 0.9, 'higher', 'msg/s')],

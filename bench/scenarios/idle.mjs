@@ -5,7 +5,7 @@
 import { LoadGenerator } from '../lib/loadgen.mjs';
 import { fdLimit, rssBytes, sleep } from '../lib/proc.mjs';
 import { handler, startBaseline, startSwitchboard } from '../lib/servers.mjs';
-import { median, ratio, round } from '../lib/stats.mjs';
+import { alternate, medianOf, ratio, round } from '../lib/stats.mjs';
 
 export const description = 'RSS per idle connection and time to open them vs bare ws';
 const WANTED = 50_000;
@@ -34,15 +34,12 @@ export async function run({ quick, log }) {
   const n = Math.min(quick ? 5000 : WANTED, limit - 1000);
   const notes = n < WANTED && !quick ? [`${n.toLocaleString('en')} connections, not ${WANTED.toLocaleString('en')}: the hard limit on open files here is ${limit} per process`] : [];
   const rounds = quick ? 1 : 2;
-  const runs = { baseline: [], switchboard: [] };
-  for (let r = 0; r < rounds; r++) {
-    for (const kind of r % 2 ? ['switchboard', 'baseline'] : ['baseline', 'switchboard']) {
-      const m = await measure(kind, n);
-      log(`idle ${kind}: ${n} connections opened in ${m.openMs} ms, ${round(m.perConnBytes / 1024)} KiB RSS per connection`);
-      runs[kind].push(m);
-    }
-  }
-  const med = (kind, f) => median(runs[kind].map(f));
+  const runs = await alternate(rounds, ['baseline', 'switchboard'], async (kind) => {
+    const m = await measure(kind, n);
+    log(`idle ${kind}: ${n} connections opened in ${m.openMs} ms, ${round(m.perConnBytes / 1024)} KiB RSS per connection`);
+    return m;
+  });
+  const med = (kind, f) => medianOf(runs, kind, f);
   return {
     figures: runs,
     notes,

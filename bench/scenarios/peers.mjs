@@ -11,7 +11,7 @@ import { execFileSync } from 'node:child_process';
 import { LoadGenerator, latency } from '../lib/loadgen.mjs';
 import { sleep, startNode, startProcess, treeCpuMicros } from '../lib/proc.mjs';
 import { BENCH_DIR, handler, startSwitchboard } from '../lib/servers.mjs';
-import { median, ratio, round } from '../lib/stats.mjs';
+import { alternate, medianOf, ratio, round } from '../lib/stats.mjs';
 
 export const description = 'echo vs serverless-offline; HTTP-integration echo vs Pushpin WebSocket-over-HTTP';
 const PEERS = path.join(BENCH_DIR, 'peers');
@@ -118,23 +118,20 @@ export async function run({ quick, log }) {
 
   // 1. serverless-offline vs Switchboard, inline echo handler.
   try {
-    const runs = { serverlessOffline: [], switchboard: [] };
-    for (let r = 0; r < rounds; r++) {
-      for (const kind of r % 2 ? ['switchboard', 'serverlessOffline'] : ['serverlessOffline', 'switchboard']) {
-        const server = kind === 'switchboard' ? await startSwitchboard({ echo: { handler: handler('echo'), routeResponse: true } }) : await startServerlessOffline();
-        try {
-          const m = await echoLoad(server.url, server.pids ?? (() => [server.pid]), seconds);
-          log(`peers echo ${kind}: ${Math.round(m.throughput)} msg/s, p50 ${m.latency.p50} ms, ${round(m.cpuPerMessageUs)} µs CPU/msg${m.stalled ? `, ${m.stalled} of ${CONNS} sockets never got their last answer` : ''}`);
-          runs[kind].push(m);
-        } finally {
-          await server.stop();
-          await sleep(300);
-        }
+    const runs = await alternate(rounds, ['serverlessOffline', 'switchboard'], async (kind) => {
+      const server = kind === 'switchboard' ? await startSwitchboard({ echo: { handler: handler('echo'), routeResponse: true } }) : await startServerlessOffline();
+      try {
+        const m = await echoLoad(server.url, server.pids ?? (() => [server.pid]), seconds);
+        log(`peers echo ${kind}: ${Math.round(m.throughput)} msg/s, p50 ${m.latency.p50} ms, ${round(m.cpuPerMessageUs)} µs CPU/msg${m.stalled ? `, ${m.stalled} of ${CONNS} sockets never got their last answer` : ''}`);
+        return m;
+      } finally {
+        await server.stop();
+        await sleep(300);
       }
-    }
+    });
     figures.serverlessOffline = runs;
     notes.push(...lostNotes(runs));
-    const med = (k, f) => median(runs[k].map(f));
+    const med = (k, f) => medianOf(runs, k, f);
     ratios.push(ratio('echo vs serverless-offline (100 conns)', med('switchboard', (m) => m.throughput), med('serverlessOffline', (m) => m.throughput), 10, 'higher', 'msg/s'));
     notes.push('serverless-offline needs a $connect route (it answers 502 without one; AWS accepts), so its config has a no-op $connect');
   } catch (err) {
@@ -146,24 +143,21 @@ export async function run({ quick, log }) {
   let backend;
   try {
     backend = await startBackend();
-    const runs = { pushpin: [], switchboard: [] };
-    for (let r = 0; r < rounds; r++) {
-      for (const kind of r % 2 ? ['switchboard', 'pushpin'] : ['pushpin', 'switchboard']) {
-        const server = kind === 'switchboard' ? await startSwitchboard({ $default: { http: `${backend.url}/switchboard`, routeResponse: true } }) : await startPushpin(backend.url);
-        try {
-          const pids = server.pids ?? (() => [server.pid]);
-          const m = await echoLoad(server.url, () => [...pids(), backend.pid], seconds);
-          log(`peers http echo ${kind}: ${Math.round(m.throughput)} msg/s, p50 ${m.latency.p50} ms, ${round(m.cpuPerMessageUs)} µs CPU/msg (gateway + backend)${m.stalled ? `, ${m.stalled} of ${CONNS} sockets never got their last answer` : ''}`);
-          runs[kind].push(m);
-        } finally {
-          await server.stop();
-          await sleep(300);
-        }
+    const runs = await alternate(rounds, ['pushpin', 'switchboard'], async (kind) => {
+      const server = kind === 'switchboard' ? await startSwitchboard({ $default: { http: `${backend.url}/switchboard`, routeResponse: true } }) : await startPushpin(backend.url);
+      try {
+        const pids = server.pids ?? (() => [server.pid]);
+        const m = await echoLoad(server.url, () => [...pids(), backend.pid], seconds);
+        log(`peers http echo ${kind}: ${Math.round(m.throughput)} msg/s, p50 ${m.latency.p50} ms, ${round(m.cpuPerMessageUs)} µs CPU/msg (gateway + backend)${m.stalled ? `, ${m.stalled} of ${CONNS} sockets never got their last answer` : ''}`);
+        return m;
+      } finally {
+        await server.stop();
+        await sleep(300);
       }
-    }
+    });
     figures.pushpin = runs;
     notes.push(...lostNotes(runs));
-    const med = (k, f) => median(runs[k].map(f));
+    const med = (k, f) => medianOf(runs, k, f);
     ratios.push(ratio('HTTP-integration echo vs Pushpin (100 conns)', med('switchboard', (m) => m.throughput), med('pushpin', (m) => m.throughput), null, 'higher', 'msg/s'));
     ratios.push(ratio('HTTP-integration CPU per message vs Pushpin (gateway + backend)', med('switchboard', (m) => m.cpuPerMessageUs), med('pushpin', (m) => m.cpuPerMessageUs), null, 'lower', 'µs'));
     notes.push('Pushpin 1.36 (Debian, default settings): its processes (condure, proxy, handler, zurl) share the server core with the backend, and spend about 1 ms of CPU per WebSocket-over-HTTP message there, which is what bounds it; no goal was set, the ratios are for information');

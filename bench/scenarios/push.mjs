@@ -6,7 +6,7 @@
 import { LoadGenerator, latency } from '../lib/loadgen.mjs';
 import { cpuMicros, sleep } from '../lib/proc.mjs';
 import { handler, startBaseline, startSwitchboard } from '../lib/servers.mjs';
-import { median, ratio, round } from '../lib/stats.mjs';
+import { alternate, medianOf, ratio, round } from '../lib/stats.mjs';
 
 export const description = 'SigV4 PostToConnection, 1,000 clients, random targets vs unauthenticated bare ws+http push';
 const CLIENTS = 1000;
@@ -44,16 +44,13 @@ async function measure(kind, { seconds, concurrency, rate }) {
 export async function run({ quick, log }) {
   const seconds = quick ? 3 : 6;
   const rounds = quick ? 1 : 2;
-  const runs = { baseline: [], switchboard: [] };
-  for (let r = 0; r < rounds; r++) {
-    for (const kind of r % 2 ? ['switchboard', 'baseline'] : ['baseline', 'switchboard']) {
-      const m = await measure(kind, { seconds, concurrency: 32, rate: 3000 });
-      log(`push ${kind}: ${Math.round(m.throughput)} req/s (${m.delivered}/${m.requests} delivered), p50 ${m.latency.p50} ms, p99 ${m.latency.p99} ms, ${round(m.cpuPerRequestUs)} µs CPU/request at ${Math.round(m.pacedRate)} req/s`);
-      if (m.delivered < m.requests) throw new Error(`${kind}: ${m.requests - m.delivered} pushes answered but not delivered`);
-      runs[kind].push(m);
-    }
-  }
-  const med = (kind, f) => median(runs[kind].map(f));
+  const runs = await alternate(rounds, ['baseline', 'switchboard'], async (kind) => {
+    const m = await measure(kind, { seconds, concurrency: 32, rate: 3000 });
+    log(`push ${kind}: ${Math.round(m.throughput)} req/s (${m.delivered}/${m.requests} delivered), p50 ${m.latency.p50} ms, p99 ${m.latency.p99} ms, ${round(m.cpuPerRequestUs)} µs CPU/request at ${Math.round(m.pacedRate)} req/s`);
+    if (m.delivered < m.requests) throw new Error(`${kind}: ${m.requests - m.delivered} pushes answered but not delivered`);
+    return m;
+  });
+  const med = (kind, f) => medianOf(runs, kind, f);
   return {
     figures: runs,
     ratios: [
