@@ -149,10 +149,14 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
 
   const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     const { rawPath, rawQuery, segments } = splitTarget(req.url);
-    if (segments.length !== 1 || segments[0] !== config.stage) return transport.reject(socket, 403, '{"message":"Forbidden"}');
+    if (segments.length !== 1 || segments[0] !== config.stage) {
+      logger.info({ path: rawPath, sourceIp: req.socket.remoteAddress }, 'handshake refused (403): not this stage');
+      return transport.reject(socket, 403, '{"message":"Forbidden"}');
+    }
     const key = req.headers['sec-websocket-key'];
     const version = req.headers['sec-websocket-version'];
     if (req.method !== 'GET' || req.headers.upgrade?.toLowerCase() !== 'websocket' || !key || !WS_KEY.test(key) || (version !== '13' && version !== '8')) {
+      logger.info({ path: rawPath, sourceIp: req.socket.remoteAddress, method: req.method, version }, 'handshake refused (400): not a valid WebSocket handshake');
       return transport.reject(socket, 400, '{"message":"Bad WebSocket handshake"}');
     }
     lifecycle.handleUpgrade(req, socket, head, rawPath, rawQuery).catch((err: unknown) => {
@@ -178,7 +182,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     res.end('{"message":"Upgrade Required"}');
   };
 
-  const transport = new Transport({ host, port: opts.port ?? config.port, messageBytes: config.limits.messageBytes, frameBytes: Math.min(config.limits.frameBytes, config.limits.messageBytes), onUpgrade, onRequest });
+  const transport = new Transport({ host, port: opts.port ?? config.port, messageBytes: config.limits.messageBytes, frameBytes: Math.min(config.limits.frameBytes, config.limits.messageBytes), onUpgrade, onRequest, logger });
   lifecycle = new ConnectionLifecycle({
     api,
     routes,

@@ -119,7 +119,8 @@ export class ConnectionLifecycle {
       error(err) {
         const conn = (this as ConnSocket)[CONN];
         conn.closeCause ??= causeOfSocketError(err.code);
-        self.d.logger.debug({ connectionId: conn.id, err: err.message }, 'socket error');
+        // A client breaking the protocol is bad input: logged (once per connection: ws closes it).
+        self.d.logger.info({ connectionId: conn.id, code: err.code, err: err.message }, 'connection closed: protocol error');
       },
       close(code, reason) {
         self.onClose((this as ConnSocket)[CONN], code, reason);

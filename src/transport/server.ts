@@ -1,5 +1,6 @@
 import { createServer, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
+import type { Logger } from 'pino';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { limitFrames } from './frame-limit.js';
 
@@ -15,6 +16,8 @@ export interface TransportOptions {
   onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
   /** A plain HTTP request arrived (management API, 426 for the WebSocket URL). */
   onRequest(req: IncomingMessage, res: ServerResponse): void;
+  /** Where requests that are not HTTP at all are reported. */
+  logger: Logger;
 }
 
 interface Acceptance {
@@ -47,7 +50,8 @@ export class Transport {
     });
     this.server = createServer({ keepAliveTimeout: 65_000 }, (req, res) => opts.onRequest(req, res));
     this.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => opts.onUpgrade(req, socket, head));
-    this.server.on('clientError', (_err, socket) => {
+    this.server.on('clientError', (err: Error & { code?: string }, socket) => {
+      if (err.code !== 'ECONNRESET') opts.logger.info({ err: err.message, code: err.code, sourceIp: (socket as { remoteAddress?: string }).remoteAddress }, 'request refused (400): not valid HTTP');
       if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
       else socket.destroy();
     });
