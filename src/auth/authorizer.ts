@@ -3,7 +3,6 @@ import type { Config } from '../config/schema.js';
 import type { Authorize } from '../connection/lifecycle.js';
 import type { ApiInfo } from '../events/events.js';
 import { createIntegration } from '../integrations/factory.js';
-import { HandlerLoadError } from '../integrations/handler.js';
 import type { CredentialStore } from './credentials.js';
 import { iamHandshake } from './iam-handshake.js';
 import { RequestAuthorizer } from './request-authorizer.js';
@@ -29,12 +28,6 @@ export async function createAuthorize(deps: AuthorizerDeps): Promise<Authorize |
     return iamHandshake(new SigV4Verifier({ credentials: deps.credentials, regions: deps.config.management.regions }), deps.logger);
   }
   if (route.authorizer === undefined) return undefined;
-  let integration;
-  try {
-    integration = await createIntegration(route.authorizer, deps.baseDir, deps.config.region, deps.config.accountId);
-  } catch (err) {
-    if (err instanceof HandlerLoadError) throw new HandlerLoadError(`routes.$connect.authorizer: ${err.message}`);
-    throw err;
-  }
+  const integration = await createIntegration(route.authorizer, deps.baseDir, deps.config.region, deps.config.accountId, 'routes.$connect.authorizer');
   return new RequestAuthorizer(route.authorizer, integration!, deps.api, deps.logger).authorize;
 }

@@ -1,4 +1,4 @@
-import { HandlerIntegration, loadHandler } from './handler.js';
+import { HandlerIntegration, HandlerLoadError, loadHandler } from './handler.js';
 import { HttpIntegration } from './http.js';
 import type { Integration } from './integration.js';
 
@@ -8,10 +8,20 @@ export interface IntegrationRef {
   http?: string | undefined;
 }
 
-/** Builds (and for handlers, loads) the integration a route or authorizer names; null when it names none. */
-export async function createIntegration(ref: IntegrationRef, baseDir: string, region: string, accountId: string): Promise<Integration | null> {
+/**
+ * Builds (and for handlers, loads) the integration a route or authorizer names; null when it
+ * names none. A module that cannot be loaded is a HandlerLoadError naming `where`, the
+ * configuration key it came from (`routes.echo`, `routes.$connect.authorizer`).
+ */
+export async function createIntegration(ref: IntegrationRef, baseDir: string, region: string, accountId: string, where: string): Promise<Integration | null> {
   if (ref.handler) {
-    const { fn } = await loadHandler(ref.handler, baseDir);
+    let fn;
+    try {
+      ({ fn } = await loadHandler(ref.handler, baseDir));
+    } catch (err) {
+      if (err instanceof HandlerLoadError) throw new HandlerLoadError(`${where}: ${err.message}`);
+      throw err;
+    }
     return new HandlerIntegration(fn, ref.handler, region, accountId);
   }
   if (ref.http) return new HttpIntegration(ref.http);

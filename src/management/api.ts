@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import type { SigV4Verifier } from '../auth/sigv4.js';
 import type { Bus } from '../bus/bus.js';
 import { newRequestId } from '../connection/ids.js';
-import type { ConnectionRecord, Registry } from '../registry/registry.js';
+import { isOpen, type ConnectionRecord, type Registry } from '../registry/registry.js';
 import { closeParams } from './close-params.js';
 import { ApiError, badRequest, gone, limitExceeded, payloadTooLarge, sendEmpty, sendError, sendJson } from './errors.js';
 import type { TokenBucket } from './rate-limit.js';
@@ -51,11 +51,6 @@ function iso(ms: number): string {
 /** The GetConnection answer for a record (camelCase on the wire; the SDKs map it to ConnectedAt, Identity…). */
 export function connectionInfo(rec: ConnectionRecord): { connectedAt: string; identity: { sourceIp: string; userAgent: string | null }; lastActiveAt: string } {
   return { connectedAt: iso(rec.connectedAt), identity: { sourceIp: rec.identity.sourceIp, userAgent: rec.identity.userAgent ?? null }, lastActiveAt: iso(rec.lastActiveAt) };
-}
-
-/** True when a record exists and its connection is open (a closing connection is already gone for callers). */
-export function isOpen(rec: ConnectionRecord | undefined): rec is ConnectionRecord {
-  return rec !== undefined && (rec.state === undefined || rec.state === 'open');
 }
 
 /**

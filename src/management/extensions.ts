@@ -1,8 +1,8 @@
 import { isUtf8 } from 'node:buffer';
 import type { Bus, FanOutOutcome } from '../bus/bus.js';
 import { isGroupName, isPrincipalId } from '../registry/names.js';
-import { InvalidCursor, type ConnectionListing, type ConnectionRecord, type ListQuery, type Registry } from '../registry/registry.js';
-import { connectionInfo, isOpen, type ManagementCall, type ManagementRoute } from './api.js';
+import { InvalidCursor, isOpen, type ConnectionListing, type ConnectionRecord, type ListQuery, type Registry } from '../registry/registry.js';
+import { connectionInfo, type ManagementCall, type ManagementRoute } from './api.js';
 import { closeParams, type CloseParams } from './close-params.js';
 import { badRequest, gone, sendEmpty, sendJson } from './errors.js';
 

@@ -1,4 +1,4 @@
-import { InvalidCursor, type ConnectionListing, type ConnectionRecord, type ListPage, type ListQuery, type Registry } from './registry.js';
+import { InvalidCursor, isOpen, type ConnectionListing, type ConnectionRecord, type ListPage, type ListQuery, type Registry } from './registry.js';
 
 interface Entry {
   rec: ConnectionRecord;
@@ -92,7 +92,7 @@ export class MemoryRegistry implements Registry {
     const matches: Entry[] = [];
     for (const e of entries) {
       if (e.seq <= after) continue;
-      if (e.rec.state !== undefined && e.rec.state !== 'open') continue; // closing: gone for callers, as GetConnection says
+      if (!isOpen(e.rec)) continue; // closing: gone for callers, as GetConnection says
       if (q.group !== undefined && !e.groups?.has(q.group)) continue;
       if (q.principal !== undefined && e.principalId !== q.principal) continue;
       matches.push(e);

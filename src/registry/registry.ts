@@ -15,6 +15,11 @@ export interface ConnectionRecord {
   readonly state?: string;
 }
 
+/** True when a record exists and its connection is open (a closing connection is already gone for callers). */
+export function isOpen(rec: ConnectionRecord | undefined): rec is ConnectionRecord {
+  return rec !== undefined && (rec.state === undefined || rec.state === 'open');
+}
+
 /** One row of a listing: the record and the groups it belongs to. */
 export interface ConnectionListing {
   record: ConnectionRecord;

@@ -1,7 +1,6 @@
 import type { Config, RouteConfig } from '../config/schema.js';
 import { createIntegration } from '../integrations/factory.js';
 import type { Integration } from '../integrations/integration.js';
-import { HandlerLoadError } from '../integrations/handler.js';
 import { compileSelectionExpression, type CompiledExpression } from './selection-expression.js';
 
 /** A configured route, ready to invoke. */
@@ -62,13 +61,7 @@ export async function buildRouteTable(config: Config, baseDir: string): Promise<
   const expression = compileSelectionExpression(config.routeSelectionExpression); // the schema checked it
   const routes: Route[] = [];
   for (const [key, rc] of Object.entries(config.routes)) {
-    let integration: Integration | null;
-    try {
-      integration = await createIntegration(rc, baseDir, config.region, config.accountId);
-    } catch (err) {
-      if (err instanceof HandlerLoadError) throw new HandlerLoadError(`routes.${key}: ${err.message}`);
-      throw err;
-    }
+    const integration = await createIntegration(rc, baseDir, config.region, config.accountId, `routes.${key}`);
     routes.push({
       key,
       integration,

@@ -104,7 +104,8 @@ export class Transport {
     if (socket.destroyed) return;
     const text = body ?? JSON.stringify({ message: STATUS_CODES[status] ?? 'Error' });
     // A $connect handler's own body may be anything: label it JSON only when it is.
-    const type = headers && Object.keys(headers).find((k) => k.toLowerCase() === 'content-type') !== undefined ? undefined : isJson(text) ? 'application/json' : 'text/plain; charset=utf-8';
+    const ownType = headers !== undefined && Object.keys(headers).some((k) => k.toLowerCase() === 'content-type');
+    const type = ownType ? undefined : isJson(text) ? 'application/json' : 'text/plain; charset=utf-8';
     let head = `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\nConnection: close\r\n${type ? `Content-Type: ${type}\r\n` : ''}Content-Length: ${Buffer.byteLength(text)}\r\n`;
     if (headers) for (const [k, v] of Object.entries(headers)) if (!REFUSAL_OWNED.has(k.toLowerCase()) && !/[\r\n]/.test(k + v)) head += `${k}: ${v}\r\n`;
     socket.end(`${head}\r\n${text}`);

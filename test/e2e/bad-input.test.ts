@@ -52,13 +52,12 @@ describe('bad input at the protocol level', () => {
     logs.length = 0;
   });
 
-  async function disconnectOf(c: TestClient): Promise<[number, string]> {
+  async function disconnect(): Promise<[number, string]> {
     await until(() => eventsOf('$disconnect').length === 1, '$disconnect');
     await sleep(50);
     const d = eventsOf('$disconnect');
     assert.equal(d.length, 1, 'exactly one $disconnect');
     assert.equal(gw.connectionCount(), 1, 'only the bystander remains');
-    void c;
     return [d[0].requestContext.disconnectStatusCode, d[0].requestContext.disconnectReason];
   }
 
@@ -86,7 +85,7 @@ describe('bad input at the protocol level', () => {
     const c = await TestClient.connect(gw.url);
     (c.ws as any)._socket.write(Buffer.from([0x81, 0x02, 0x68, 0x69])); // "hi", unmasked: clients must mask
     assert.equal((await c.waitClose()).code, 1002);
-    assert.deepEqual(await disconnectOf(c), [1002, 'Protocol error']);
+    assert.deepEqual(await disconnect(), [1002, 'Protocol error']);
     await logged(/protocol error/);
     assert.equal(logs.find((l) => /protocol error/.test(l.msg))!.code, 'WS_ERR_EXPECTED_MASK');
   });
@@ -95,14 +94,14 @@ describe('bad input at the protocol level', () => {
     const c = await TestClient.connect(gw.url);
     (c.ws as any)._socket.write(Buffer.from([0x83, 0x80, 1, 2, 3, 4])); // opcode 3, masked, empty
     assert.equal((await c.waitClose()).code, 1002);
-    assert.deepEqual(await disconnectOf(c), [1002, 'Protocol error']);
+    assert.deepEqual(await disconnect(), [1002, 'Protocol error']);
   });
 
   it('closes with 1007 on a text frame that is not UTF-8', async () => {
     const c = await TestClient.connect(gw.url);
     c.ws.send(Buffer.from([0x68, 0xff, 0xfe]), { binary: false });
     assert.equal((await c.waitClose()).code, 1007);
-    assert.deepEqual(await disconnectOf(c), [1007, 'Invalid UTF-8']);
+    assert.deepEqual(await disconnect(), [1007, 'Invalid UTF-8']);
   });
 
   it('survives a client that vanishes mid-frame', async () => {
@@ -110,6 +109,6 @@ describe('bad input at the protocol level', () => {
     (c.ws as any)._socket.write(Buffer.from([0x81, 0xfe, 0x10, 0x00, 1, 2, 3, 4, 0x41])); // announces 4096 bytes, sends 1
     await sleep(20);
     c.ws.terminate();
-    assert.deepEqual(await disconnectOf(c), [1006, 'Connection closed abnormally']);
+    assert.deepEqual(await disconnect(), [1006, 'Connection closed abnormally']);
   });
 });
