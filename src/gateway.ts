@@ -15,6 +15,8 @@ import { ManagementApi } from './management/api.js';
 import { forbidden, sendError } from './management/errors.js';
 import { extensionRoutes } from './management/extensions.js';
 import { TokenBucket } from './management/rate-limit.js';
+import { Counters } from './observability/counters.js';
+import { LogLimiter } from './observability/log-limiter.js';
 import { createLogger, type Logger } from './observability/logger.js';
 import { MemoryRegistry } from './registry/registry-memory.js';
 import { buildRouteTable } from './routing/route-table.js';
@@ -48,6 +50,8 @@ export interface Gateway {
   readonly handlerCredentials: Credential | undefined;
   readonly config: Config;
   readonly logger: Logger;
+  /** Refusals, throttles and faults counted so far (see observability/counters.ts for the names). */
+  readonly counters: Counters;
   /** Open connections on this node. */
   connectionCount(): number;
   /** Drains: refuses new connections, closes open ones with 1001 "Going away", waits for $disconnect handlers, stops listening, and restores the process environment it set for handlers. */
@@ -117,6 +121,8 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
   const env = opts.env ?? process.env;
   const host = opts.host ?? config.host;
   const logger = opts.logger ?? createLogger(config.logging.level);
+  const counters = new Counters();
+  const logLimiter = new LogLimiter(logger, counters);
   const api: ApiInfo = { apiId: config.apiId, stage: config.stage, region: config.region, accountId: config.accountId };
 
   const credentials = collectCredentials(config, env);
@@ -145,6 +151,8 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     verifier: config.management.auth === 'sigv4' ? new SigV4Verifier({ credentials: store, regions: config.management.regions }) : null,
     rateLimiter: config.management.rateLimit ? new TokenBucket(config.management.rateLimit.perSecond, config.management.rateLimit.burst) : undefined,
     extensions: extensionRoutes(registry, bus),
+    counters,
+    logLimiter,
   });
 
   const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
@@ -182,7 +190,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     res.end('{"message":"Upgrade Required"}');
   };
 
-  const transport = new Transport({ host, port: opts.port ?? config.port, messageBytes: config.limits.messageBytes, frameBytes: Math.min(config.limits.frameBytes, config.limits.messageBytes), onUpgrade, onRequest, logger });
+  const transport = new Transport({ host, port: opts.port ?? config.port, messageBytes: config.limits.messageBytes, frameBytes: Math.min(config.limits.frameBytes, config.limits.messageBytes), onUpgrade, onRequest, logger, counters, logLimiter });
   lifecycle = new ConnectionLifecycle({
     api,
     routes,
@@ -194,6 +202,8 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     logger,
     authorize,
     applyDirectives: createDirectiveApplier(registry),
+    counters,
+    logLimiter,
   });
 
   const port = await transport.listen();
@@ -227,12 +237,14 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     handlerCredentials,
     config,
     logger,
+    counters,
     connectionCount: () => lifecycle.table.size,
     close: () =>
       (closing ??= (async () => {
         const stopped = transport.close();
         await lifecycle.shutdown();
         await stopped;
+        logLimiter.close();
         restoreEnv();
       })()),
   };

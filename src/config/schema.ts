@@ -75,8 +75,34 @@ export const LimitsSchema = z
     binaryFrames: z.enum(['accept', 'reject']).default('accept'),
     /** Whether a client ping resets the idle timer (AWS: it does not). */
     pingCountsAsActivity: z.boolean().default(false),
-    /** Largest number of open connections; new handshakes beyond it get 429. 0 = unlimited. */
+    /** Largest number of connections, open or in their handshake ($connect running); new handshakes beyond it get 429. 0 = unlimited. */
     maxConnections: z.number().int().min(0).default(0),
+    /** Messages of one connection that may await their integration at once; beyond it the message gets the error frame "Too Many Requests" and is not queued. */
+    inflightPerConnection: z.number().int().min(1).default(10),
+    /** Bytes that may wait in all send buffers together; beyond it POST answers 429 and fan-outs report `full`. */
+    sendBufferTotalBytes: z.number().int().min(1024).default(256 * 1024 * 1024),
+    /** A connection whose send buffer stays full this long is closed with 1008 "slow consumer". */
+    slowConsumerSeconds: z.number().min(0.05).max(3600).default(30),
+    /** Time a new TCP connection has to send a complete request head; silent sockets are destroyed after it. */
+    handshakeTimeoutMs: z.number().int().min(100).max(600_000).default(10_000),
+    /** Time a management request has to send its whole body once its head arrived; after it, 408 and the socket is closed. */
+    requestBodyTimeoutMs: z.number().int().min(100).max(600_000).default(10_000),
+    /** Sockets to each HTTP integration backend (origin) at once. */
+    httpIntegrationConnections: z.number().int().min(1).max(65_536).default(128),
+    /** HTTP integration calls that may wait for a socket to a backend; beyond it a call fails at once (error frame, 502 on $connect). */
+    httpIntegrationQueue: z.number().int().min(0).max(1_000_000).default(1024),
+    /** Largest answer read from a $connect integration or an authorizer (route responses are capped at `messageBytes`). */
+    handshakeAnswerBytes: z.number().int().min(1024).max(64 * 1024 * 1024).default(1024 * 1024),
+  })
+  .strict();
+
+/** AWS's route throttling (`ThrottlingRateLimit`, `ThrottlingBurstLimit`): a token bucket per route over all clients of the stage. */
+export const RouteSettingsSchema = z
+  .object({
+    /** Steady-state messages per second the route accepts (AWS account default: 10,000). */
+    throttlingRateLimit: z.number().min(0).optional(),
+    /** Messages the route accepts in a burst above the rate (AWS account default: 5,000). */
+    throttlingBurstLimit: z.number().int().min(0).optional(),
   })
   .strict();
 
@@ -130,6 +156,19 @@ export const ConfigSchema = z
       .record(z.string(), RouteSchema)
       .default({}),
     limits: LimitsSchema.default(LimitsSchema.parse({})),
+    /** Throttling for every message route of the stage (AWS `DefaultRouteSettings`); a route's own entry in `routeSettings` wins. */
+    defaultRouteSettings: RouteSettingsSchema.optional(),
+    /** Throttling per route key (AWS `RouteSettings`); messages over it get the error frame "Too Many Requests". */
+    routeSettings: z.record(z.string(), RouteSettingsSchema).default({}),
+    /** Addresses (CIDR or single IP) of proxies in front of the gateway whose X-Forwarded-For is believed: the client address it names becomes `sourceIp`. */
+    trustProxy: z.array(z.string().min(1)).default([]),
+    shutdown: z
+      .object({
+        /** On SIGTERM / `close()`: how long running handlers may finish before clients are closed with 1001 and the process exits. */
+        graceSeconds: z.number().min(0).max(3600).default(25),
+      })
+      .strict()
+      .default({ graceSeconds: 25 }),
     management: ManagementSchema.default(ManagementSchema.parse({})),
     /** Set AWS_REGION, AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI and credentials in process.env so in-process handlers can call back unchanged. */
     handlerEnvironment: z.boolean().default(true),
@@ -171,6 +210,9 @@ export const ConfigSchema = z
         ctx.addIssue({ code: 'custom', path: ['routes', key], message: '$disconnect cannot have a route response' });
       }
     }
+    for (const key of Object.keys(c.routeSettings)) {
+      if (!Object.hasOwn(c.routes, key)) ctx.addIssue({ code: 'custom', path: ['routeSettings', key], message: `no route "${key}" is configured` });
+    }
   });
 
 /** The configuration as written (input) and after defaults are applied (output). */
@@ -178,3 +220,4 @@ export type ConfigInput = z.input<typeof ConfigSchema>;
 export type Config = z.output<typeof ConfigSchema>;
 export type RouteConfig = z.output<typeof RouteSchema>;
 export type AuthorizerConfig = z.output<typeof AuthorizerSchema>;
+export type RouteSettings = z.output<typeof RouteSettingsSchema>;

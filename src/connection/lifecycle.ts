@@ -8,7 +8,10 @@ import { IntegrationTimeout, isThenable } from '../integrations/integration.js';
 import { toProxyResult, type ProxyResult } from '../integrations/proxy-response.js';
 import type { Registry } from '../registry/registry.js';
 import type { Route, RouteTable } from '../routing/route-table.js';
+import type { Counters } from '../observability/counters.js';
+import type { LogLimiter } from '../observability/log-limiter.js';
 import type { Transport } from '../transport/server.js';
+import { ABNORMAL_REASON, CLOSE, NO_STATUS_REASON } from './close-codes.js';
 import { Connection } from './connection.js';
 import { newConnectionId, newRequestId } from './ids.js';
 
@@ -35,19 +38,13 @@ export interface LifecycleDeps {
   logger: Logger;
   authorize?: Authorize | undefined;
   applyDirectives?: ApplyDirectives | undefined;
+  /** Where refusals, throttles and faults are counted. */
+  counters: Counters;
+  /** Rate-limited logging for whatever a client or backend can make happen repeatedly. */
+  logLimiter: LogLimiter;
 }
 
-/** AWS's texts for the closes the gateway starts (spec §1.6). */
-export const CLOSE = {
-  deleted: { code: 1000, reason: 'Connection Closed Normally' },
-  idle: { code: 1001, reason: 'Going away' },
-  maxDuration: { code: 1001, reason: 'Going away' },
-  shutdown: { code: 1001, reason: 'Going away' },
-  binary: { code: 1003, reason: 'Binary frames are not supported' },
-  tooBig: { code: 1009, reason: 'Message too big' },
-  badUtf8: { code: 1007, reason: 'Invalid UTF-8' },
-  protocol: { code: 1002, reason: 'Protocol error' },
-} as const;
+export { CLOSE } from './close-codes.js';
 
 /** A message invocation in flight; the sweeper fails it with a timeout once past its deadline. */
 class InFlight {
@@ -69,8 +66,6 @@ function destroyOnError(this: Duplex): void {
   this.destroy();
 }
 
-const NO_STATUS_REASON = 'Client-side close frame status not set';
-const ABNORMAL_REASON = 'Connection closed abnormally';
 
 /** ws error codes → the close the gateway reports in $disconnect. */
 function causeOfSocketError(code: string | undefined): { code: number; reason: string } {

@@ -4,6 +4,8 @@ import type { Logger } from 'pino';
 import type { SigV4Verifier } from '../auth/sigv4.js';
 import type { Bus } from '../bus/bus.js';
 import { newRequestId } from '../connection/ids.js';
+import type { Counters } from '../observability/counters.js';
+import type { LogLimiter } from '../observability/log-limiter.js';
 import { isOpen, type ConnectionRecord, type Registry } from '../registry/registry.js';
 import { closeParams } from './close-params.js';
 import { ApiError, badRequest, gone, limitExceeded, payloadTooLarge, sendEmpty, sendError, sendJson } from './errors.js';
@@ -41,6 +43,10 @@ export interface ManagementDeps {
   rateLimiter?: TokenBucket | undefined;
   /** Switchboard's own operations, added beside AWS's. */
   extensions?: ManagementRoute[] | undefined;
+  /** Where refusals are counted. */
+  counters: Counters;
+  /** Rate-limited logging for what a caller can repeat. */
+  logLimiter: LogLimiter;
 }
 
 /** GetConnection's timestamps: ISO-8601 strings with milliseconds (epoch numbers break SDK v3). */

@@ -2,6 +2,8 @@ import { createServer, STATUS_CODES, type IncomingMessage, type Server, type Ser
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { WebSocketServer, type WebSocket } from 'ws';
+import type { Counters } from '../observability/counters.js';
+import type { LogLimiter } from '../observability/log-limiter.js';
 import { limitFrames } from './frame-limit.js';
 
 /** Listening options and the two entry points the gateway provides. */
@@ -18,6 +20,10 @@ export interface TransportOptions {
   onRequest(req: IncomingMessage, res: ServerResponse): void;
   /** Where requests that are not HTTP at all are reported. */
   logger: Logger;
+  /** Where refusals are counted. */
+  counters: Counters;
+  /** Rate-limited logging for what a client can repeat. */
+  logLimiter: LogLimiter;
 }
 
 interface Acceptance {

@@ -1,0 +1,36 @@
+/**
+ * Metric-ready counters: every refusal, throttle and fault the gateway answers is counted here
+ * by name and one bounded label (a limit's config key, a reason, a close code), never by
+ * connection id, principal or group. Plain numbers in a map, so the hot path pays one
+ * increment; a metrics exporter reads `snapshot()`.
+ *
+ * Names in use (label in brackets):
+ *   rejected[limit]           work refused by a limit: the config key that refused it
+ *                             (`limits.inflightPerConnection`, `routeSettings`, `limits.maxConnections`,
+ *                             `limits.sendBufferTotalBytes`, `limits.handshakeTimeoutMs`, …)
+ *   closed[cause]             closes the gateway started, by cause of the CLOSE table
+ *   handshakeRefused[status]  handshakes refused before $connect ran, by HTTP status
+ *   managementRefused[status] management calls refused, by HTTP status
+ *   internalErrors[where]     unexpected faults caught by a last-resort guard
+ *   integrationAborted[type]  integration calls cancelled at their deadline (handler, http)
+ *   logsSuppressed[key]       log lines folded into a rate-limited summary
+ */
+export class Counters {
+  private readonly values = new Map<string, number>();
+
+  /** Adds `by` (default 1) to `name`, under `label` when given. */
+  inc(name: string, label?: string | number, by = 1): void {
+    const key = label === undefined ? name : `${name}{${label}}`;
+    this.values.set(key, (this.values.get(key) ?? 0) + by);
+  }
+
+  /** The current value of `name` (with `label`), 0 when never counted. */
+  get(name: string, label?: string | number): number {
+    return this.values.get(label === undefined ? name : `${name}{${label}}`) ?? 0;
+  }
+
+  /** Every counter as `name` or `name{label}` → value. */
+  snapshot(): Record<string, number> {
+    return Object.fromEntries(this.values);
+  }
+}

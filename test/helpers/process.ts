@@ -1,0 +1,138 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { stringify } from 'yaml';
+import type { ConfigInput } from '../../src/config/schema.js';
+import { CREDS, FIXTURES, ROOT } from './gateway.js';
+
+/**
+ * A gateway in its own process, started with the real `switchboard start` command (compiled
+ * dist when present, else through tsx). For tests where the test process must survive what the
+ * gateway does not (a crash), or where the gateway's own memory and descriptors are measured.
+ */
+export interface GatewayProcess {
+  readonly child: ChildProcess;
+  readonly pid: number;
+  readonly port: number;
+  /** `ws://127.0.0.1:PORT/STAGE` */
+  readonly url: string;
+  /** `http://127.0.0.1:PORT/STAGE` */
+  readonly managementEndpoint: string;
+  /** Every line the gateway wrote to stderr (its JSON logs) so far. */
+  logs(): string[];
+  /** Parsed JSON log lines. */
+  logRecords(): Array<Record<string, any>>;
+  /** Resolves with the exit code (or signal name) once the process has exited. */
+  readonly exited: Promise<number | string>;
+  /** True while the process runs. */
+  alive(): boolean;
+  /** Resident set size in bytes, from /proc. */
+  rss(): number;
+  /** Open file descriptors, from /proc. */
+  fds(): number;
+  /** SIGTERM (drain), then SIGKILL after `ms` if it is still running. */
+  stop(ms?: number): Promise<number | string>;
+}
+
+const DIST_CLI = path.join(ROOT, 'dist', 'cli', 'main.js');
+const SRC_CLI = path.join(ROOT, 'src', 'cli', 'main.ts');
+
+/**
+ * Writes `config` to a temporary YAML file (handler paths resolve against test/fixtures) and
+ * starts `switchboard start --config FILE --port 0`; resolves once it prints its URL.
+ * The test credentials (CREDS) are added unless the config sets `management`.
+ */
+export async function startGatewayProcess(config: ConfigInput, opts: { env?: NodeJS.ProcessEnv; nodeArgs?: string[] } = {}): Promise<GatewayProcess> {
+  const dir = mkdtempSync(path.join(tmpdir(), 'sb-proc-'));
+  const file = path.join(dir, 'switchboard.yaml');
+  const withCreds = { ...config, management: config.management ?? { credentials: [{ ...CREDS }] } };
+  // Relative handler paths in tests are written against test/fixtures.
+  const routes = Object.fromEntries(
+    Object.entries(withCreds.routes ?? {}).map(([k, r]) => [
+      k,
+      {
+        ...r,
+        ...(r.handler ? { handler: path.resolve(FIXTURES, r.handler) } : {}),
+        ...(r.authorizer?.handler ? { authorizer: { ...r.authorizer, handler: path.resolve(FIXTURES, r.authorizer.handler) } } : {}),
+      },
+    ]),
+  );
+  writeFileSync(file, stringify({ logging: { level: 'info' }, ...withCreds, routes }));
+  const useDist = existsSync(DIST_CLI);
+  const args = [...(opts.nodeArgs ?? []), ...(useDist ? [DIST_CLI] : ['--import', 'tsx', SRC_CLI]), 'start', '--config', file, '--port', '0'];
+  const child = spawn(process.execPath, args, { cwd: ROOT, env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const lines: string[] = [];
+  let errBuf = '';
+  child.stderr!.on('data', (c: Buffer) => {
+    errBuf += c.toString();
+    let i;
+    while ((i = errBuf.indexOf('\n')) !== -1) {
+      lines.push(errBuf.slice(0, i));
+      errBuf = errBuf.slice(i + 1);
+    }
+  });
+  let running = true;
+  const exited = new Promise<number | string>((resolve) =>
+    child.on('exit', (code, signal) => {
+      running = false;
+      resolve(code ?? signal ?? -1);
+    }),
+  );
+  const url = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    const timer = setTimeout(() => reject(new Error(`gateway did not start in 20 s:\n${out}\n${lines.join('\n')}`)), 20_000);
+    child.stdout!.on('data', (c: Buffer) => {
+      out += c.toString();
+      const m = /Switchboard listening on (ws:\/\/\S+)/.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[1]!);
+      }
+    });
+    void exited.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`gateway exited (${code}) before listening:\n${out}\n${lines.join('\n')}`));
+    });
+  });
+  const port = Number(new URL(url).port);
+  const pid = child.pid!;
+  const statusField = (name: string) => {
+    const m = new RegExp(`^${name}:\\s+(\\d+)`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) : 0;
+  };
+  return {
+    child,
+    pid,
+    port,
+    url,
+    managementEndpoint: url.replace(/^ws:/, 'http:'),
+    logs: () => [...lines],
+    logRecords: () =>
+      lines.flatMap((l) => {
+        try {
+          return [JSON.parse(l) as Record<string, any>];
+        } catch {
+          return [];
+        }
+      }),
+    exited,
+    alive: () => running,
+    rss: () => statusField('VmRSS') * 1024,
+    fds: () => {
+      try {
+        return readdirSync(`/proc/${pid}/fd`).length;
+      } catch {
+        return 0;
+      }
+    },
+    stop: async (ms = 10_000) => {
+      if (!running) return exited;
+      child.kill('SIGTERM');
+      const t = setTimeout(() => running && child.kill('SIGKILL'), ms);
+      const code = await exited;
+      clearTimeout(t);
+      return code;
+    },
+  };
+}
