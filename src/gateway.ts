@@ -11,10 +11,11 @@ import { createDirectiveApplier } from './connection/directives.js';
 import { newRequestId } from './connection/ids.js';
 import { ConnectionLifecycle } from './connection/lifecycle.js';
 import type { ApiInfo } from './events/events.js';
+import { HttpPool } from './integrations/http.js';
 import { ManagementApi } from './management/api.js';
 import { forbidden, sendError } from './management/errors.js';
 import { extensionRoutes } from './management/extensions.js';
-import { TokenBucket } from './management/rate-limit.js';
+import { TokenBucket } from './shared/token-bucket.js';
 import { Counters } from './observability/counters.js';
 import { LogLimiter } from './observability/log-limiter.js';
 import { createLogger, type Logger } from './observability/logger.js';
@@ -136,12 +137,14 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
   }
 
   const baseDir = opts.baseDir ?? process.cwd();
-  const routes = await buildRouteTable(config, baseDir);
+  // This gateway's own HTTP client for its integrations (bounded per backend), closed with it.
+  const httpPool = new HttpPool({ connections: config.limits.httpIntegrationConnections, queue: config.limits.httpIntegrationQueue, counters, logLimiter });
+  const routes = await buildRouteTable(config, baseDir, httpPool);
   const registry = new MemoryRegistry();
   let lifecycle!: ConnectionLifecycle;
   const bus = new LocalBus((id) => lifecycle.table.get(id));
   const store = new CredentialStore(credentials);
-  const authorize = await createAuthorize({ config, baseDir, api, credentials: store, logger });
+  const authorize = await createAuthorize({ config, baseDir, api, credentials: store, logger, httpPool });
   const management = new ManagementApi({
     stage: config.stage,
     messageBytes: config.limits.messageBytes,
@@ -243,6 +246,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
       (closing ??= (async () => {
         const stopped = transport.close();
         await lifecycle.shutdown();
+        await httpPool.close();
         await stopped;
         logLimiter.close();
         restoreEnv();

@@ -3,6 +3,7 @@ import type { Config } from '../config/schema.js';
 import type { Authorize } from '../connection/lifecycle.js';
 import type { ApiInfo } from '../events/events.js';
 import { createIntegration } from '../integrations/factory.js';
+import type { HttpPool } from '../integrations/http.js';
 import type { CredentialStore } from './credentials.js';
 import { iamHandshake } from './iam-handshake.js';
 import { RequestAuthorizer } from './request-authorizer.js';
@@ -15,6 +16,8 @@ export interface AuthorizerDeps {
   api: ApiInfo;
   credentials: CredentialStore;
   logger: Logger;
+  /** The gateway's HTTP client, for an HTTP authorizer. */
+  httpPool: HttpPool;
 }
 
 /**
@@ -28,6 +31,10 @@ export async function createAuthorize(deps: AuthorizerDeps): Promise<Authorize |
     return iamHandshake(new SigV4Verifier({ credentials: deps.credentials, regions: deps.config.management.regions }), deps.logger);
   }
   if (route.authorizer === undefined) return undefined;
-  const integration = await createIntegration(route.authorizer, deps.baseDir, deps.config.region, deps.config.accountId, 'routes.$connect.authorizer');
+  const integration = await createIntegration(route.authorizer, deps.baseDir, deps.config.region, deps.config.accountId, 'routes.$connect.authorizer', {
+    pool: deps.httpPool,
+    answerBytes: deps.config.limits.handshakeAnswerBytes,
+    answerLimit: 'limits.handshakeAnswerBytes',
+  });
   return new RequestAuthorizer(route.authorizer, integration!, deps.api, deps.logger).authorize;
 }

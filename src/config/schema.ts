@@ -45,7 +45,7 @@ export const RouteSchema = z
     routeResponse: z.boolean().optional(),
     /** AWS spelling of the same switch; only `$default` exists on AWS. */
     routeResponseSelectionExpression: z.literal('$default').optional(),
-    /** Integration timeout in ms (AWS: 50–29,000, default 29,000); defaults to `limits.integrationTimeoutMs`. */
+    /** Integration timeout in ms (AWS: 50–29,000, default 29,000), a deadline for the whole call; defaults to `limits.integrationTimeoutMs`. */
     timeoutMs: z.number().int().min(1).max(900_000).optional(),
     /** Name given to the handler in its Lambda context (`context.functionName`); default derived from the route. */
     functionName: z.string().min(1).max(140).optional(),
@@ -59,7 +59,11 @@ export const RouteSchema = z
 
 export const LimitsSchema = z
   .object({
-    /** Largest message a client may send, and largest PostToConnection payload, in bytes (AWS: 128 KB). Over it: close 1009 / HTTP 413. */
+    /**
+     * Largest message a client may send, and largest PostToConnection payload, in bytes (AWS: 128 KB). Over it: close 1009 / HTTP 413.
+     * Also caps route responses: a body over it gets the error frame "Internal server error" instead (the client would refuse the frame);
+     * an HTTP integration's answer is read up to 2 × messageBytes + 64 KiB (room for the JSON envelope and escaping), no further.
+     */
     messageBytes: z.number().int().min(1).max(64 * 1024 * 1024).default(131_072),
     /** Largest single frame a client may send, in bytes (AWS: 32 KB). Over it: close 1009. */
     frameBytes: z.number().int().min(1).max(64 * 1024 * 1024).default(32_768),
@@ -67,7 +71,12 @@ export const LimitsSchema = z
     idleTimeoutSeconds: z.number().min(0.05).max(31 * 24 * 3600).default(600),
     /** Close a connection with 1001 "Going away" after this long, active or not (AWS: 7,200). */
     maxConnectionSeconds: z.number().min(0.05).max(365 * 24 * 3600).default(7200),
-    /** Default integration timeout in ms (AWS: 29,000). */
+    /**
+     * Default integration timeout in ms (AWS: 29,000): a deadline for the whole call (for HTTP: waiting for a socket, headers and
+     * body), after which the client gets "Endpoint request timed out" (504 on $connect) at once. An HTTP call is then cancelled
+     * (its request aborted, or never sent if still queued); an in-process handler cannot be stopped: its slot is freed and its
+     * late answer dropped.
+     */
     integrationTimeoutMs: z.number().int().min(1).max(900_000).default(29_000),
     /** Bytes that may wait in a connection's send buffer; a send beyond it is refused (429 LimitExceededException), never dropped silently. */
     sendBufferBytes: z.number().int().min(1024).default(4 * 1024 * 1024),
@@ -77,7 +86,11 @@ export const LimitsSchema = z
     pingCountsAsActivity: z.boolean().default(false),
     /** Largest number of connections, open or in their handshake ($connect running); new handshakes beyond it get 429. 0 = unlimited. */
     maxConnections: z.number().int().min(0).default(0),
-    /** Messages of one connection that may await their integration at once; beyond it the message gets the error frame "Too Many Requests" and is not queued. */
+    /**
+     * Messages of one connection that may await their integration at once; beyond it the message gets the error frame
+     * "Too Many Requests" and is not queued (nor counted against route throttling). A call frees its slot when answered or at
+     * its deadline; synchronous handler answers never hold one.
+     */
     inflightPerConnection: z.number().int().min(1).default(10),
     /** Bytes that may wait in all send buffers together; beyond it POST answers 429 and fan-outs report `full`. */
     sendBufferTotalBytes: z.number().int().min(1024).default(256 * 1024 * 1024),
@@ -87,21 +100,31 @@ export const LimitsSchema = z
     handshakeTimeoutMs: z.number().int().min(100).max(600_000).default(10_000),
     /** Time a management request has to send its whole body once its head arrived; after it, 408 and the socket is closed. */
     requestBodyTimeoutMs: z.number().int().min(100).max(600_000).default(10_000),
-    /** Sockets to each HTTP integration backend (origin) at once. */
+    /** Sockets to each HTTP integration backend (origin) at once, kept alive; every gateway has its own, closed with it. */
     httpIntegrationConnections: z.number().int().min(1).max(65_536).default(128),
-    /** HTTP integration calls that may wait for a socket to a backend; beyond it a call fails at once (error frame, 502 on $connect). */
+    /**
+     * HTTP integration calls that may wait for a socket, per backend origin; beyond it a call fails at once with the error frame
+     * "Internal server error" (502 on $connect), as AWS answers an integration failure. A call still waiting at its deadline times
+     * out and is never sent.
+     */
     httpIntegrationQueue: z.number().int().min(0).max(1_000_000).default(1024),
-    /** Largest answer read from a $connect integration or an authorizer (route responses are capped at `messageBytes`). */
+    /** Largest answer read from a $connect/$disconnect HTTP integration or an HTTP authorizer; over it: 502 on $connect, 500 from an authorizer (route responses are capped by `messageBytes`). */
     handshakeAnswerBytes: z.number().int().min(1024).max(64 * 1024 * 1024).default(1024 * 1024),
   })
   .strict();
 
-/** AWS's route throttling (`ThrottlingRateLimit`, `ThrottlingBurstLimit`): a token bucket per route over all clients of the stage. */
+/**
+ * AWS's route throttling (`ThrottlingRateLimit`, `ThrottlingBurstLimit`): a token bucket per route over all clients of the stage,
+ * full at start. A route's `routeSettings` entry wins over `defaultRouteSettings` as a whole; a number it leaves out takes AWS's
+ * account default (rate 10,000, burst 5,000). Over it a message gets the error frame "Too Many Requests" and $connect is refused
+ * with 429 `{"message":"Too Many Requests"}` (before the authorizer), as AWS does; $disconnect is never throttled. Without any
+ * settings there is no throttling (AWS's account-level limit is not imposed).
+ */
 export const RouteSettingsSchema = z
   .object({
     /** Steady-state messages per second the route accepts (AWS account default: 10,000). */
     throttlingRateLimit: z.number().min(0).optional(),
-    /** Messages the route accepts in a burst above the rate (AWS account default: 5,000). */
+    /** Messages the route accepts in a burst above the rate (AWS account default: 5,000); 0 throttles every message, as on AWS. */
     throttlingBurstLimit: z.number().int().min(0).optional(),
   })
   .strict();

@@ -39,6 +39,8 @@ export class Connection {
   authorizer: Record<string, unknown> | undefined;
   /** Set when the gateway starts a close, so $disconnect reports the gateway's code and reason. */
   closeCause: CloseCause | undefined;
+  /** Message calls of this connection awaiting their integration (bounded by `limits.inflightPerConnection`). */
+  inflight = 0;
 
   constructor(
     readonly id: string,

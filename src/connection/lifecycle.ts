@@ -46,7 +46,7 @@ export interface LifecycleDeps {
 
 export { CLOSE } from './close-codes.js';
 
-/** A message invocation in flight; the sweeper fails it with a timeout once past its deadline. */
+/** A message invocation in flight; the sweeper fails it with a timeout once past its deadline and cancels it. */
 class InFlight {
   settled = false;
   constructor(
@@ -54,6 +54,8 @@ class InFlight {
     readonly route: Route,
     readonly event: MessageEvent,
     readonly deadline: number,
+    /** Aborted at the deadline; only for integrations that can be cancelled (HTTP). */
+    readonly controller: AbortController | undefined,
   ) {}
 }
 
@@ -89,6 +91,7 @@ export class ConnectionLifecycle {
   private shuttingDown = false;
   private readonly idleMs: number;
   private readonly maxMs: number;
+  private readonly inflightMax: number;
   // One listener of each kind for all sockets; `this` is the socket, which carries its connection.
   private readonly socketListeners: {
     message: (this: WebSocket, data: Buffer, isBinary: boolean) => void;
@@ -100,6 +103,7 @@ export class ConnectionLifecycle {
   constructor(private readonly d: LifecycleDeps) {
     this.idleMs = d.limits.idleTimeoutSeconds * 1000;
     this.maxMs = d.limits.maxConnectionSeconds * 1000;
+    this.inflightMax = d.limits.inflightPerConnection;
     // One sweep over all connections and in-flight calls, instead of a timer per connection reset
     // on every message and a timer per call. Its period bounds how late a limit can fire.
     const shortest = Math.min(this.idleMs, this.maxMs, d.routes.shortestTimeoutMs());
@@ -133,6 +137,13 @@ export class ConnectionLifecycle {
     if (this.shuttingDown) return transport.reject(socket, 503);
     if (limits.maxConnections > 0 && this.table.size >= limits.maxConnections) {
       logger.warn({ limit: limits.maxConnections }, 'connection refused: maxConnections reached');
+      return transport.reject(socket, 429, '{"message":"Too Many Requests"}');
+    }
+    // AWS applies route throttling to $connect too: a throttled handshake is refused with 429.
+    const connectThrottle = this.d.routes.connect?.throttle;
+    if (connectThrottle && !connectThrottle.take()) {
+      this.d.counters.inc('rejected', 'routeSettings');
+      this.d.logLimiter.log('warn', 'routeSettings:$connect', { route: '$connect', limit: 'routeSettings' }, 'handshake throttled (429): over the routeSettings of $connect');
       return transport.reject(socket, 429, '{"message":"Too Many Requests"}');
     }
     const now = Date.now();
@@ -169,6 +180,7 @@ export class ConnectionLifecycle {
         result = toProxyResult(await route.integration.invoke(connectEvent(conn, this.d.api, hs, now), route.timeoutMs, route.functionName));
       } catch (err) {
         const timedOut = err instanceof IntegrationTimeout;
+        if (timedOut) this.d.counters.inc('integrationAborted', route.integration.kind);
         logger.warn({ err, connectionId: conn.id, route: '$connect' }, timedOut ? '$connect timed out' : '$connect integration failed');
         // AWS: a failing $connect Lambda gives 502; a timeout is a gateway timeout.
         return transport.reject(socket, timedOut ? 504 : 502, JSON.stringify({ message: timedOut ? 'Endpoint request timed out' : 'Internal server error' }));
@@ -192,7 +204,7 @@ export class ConnectionLifecycle {
     this.open(conn, ws);
     if (result?.switchboard !== undefined) this.directives(conn, result.switchboard, '$connect');
     // A route response on $connect sends the body once the socket is open.
-    if (route?.routeResponse && result?.body !== undefined) this.reply(conn, result);
+    if (route?.routeResponse && result?.body !== undefined) this.reply(conn, result, newRequestId());
   }
 
   private open(conn: Connection, ws: WebSocket): void {
@@ -229,10 +241,14 @@ export class ConnectionLifecycle {
       conn.send(errorFrame('Forbidden', conn.id, newRequestId()), false);
       return;
     }
+    // Refused, not queued: a client cannot hold more work than this, nor take a route's share.
+    if (conn.inflight >= this.inflightMax) return this.tooManyRequests(conn, route, 'limits.inflightPerConnection');
+    if (route.throttle !== null && !route.throttle.take(now)) return this.tooManyRequests(conn, route, 'routeSettings');
     const event = messageEvent(conn, this.d.api, route.key, body, isBinary, now);
+    const controller = route.integration.abortable ? new AbortController() : undefined;
     let raw: unknown;
     try {
-      raw = route.integration.start(event, route.timeoutMs, route.functionName);
+      raw = route.integration.start(event, route.timeoutMs, route.functionName, controller?.signal);
     } catch (err) {
       this.onFailure(conn, route, event, err);
       return;
@@ -241,8 +257,9 @@ export class ConnectionLifecycle {
       this.onResult(conn, route, event, raw);
       return;
     }
-    const call = new InFlight(conn, route, event, now + route.timeoutMs);
+    const call = new InFlight(conn, route, event, now + route.timeoutMs, controller);
     this.inFlight.add(call);
+    conn.inflight++;
     raw.then(
       (v) => {
         if (this.settle(call)) this.onResult(conn, call.route, event, v);
@@ -258,7 +275,20 @@ export class ConnectionLifecycle {
     if (call.settled) return false;
     call.settled = true;
     this.inFlight.delete(call);
+    call.conn.inflight--;
     return true;
+  }
+
+  /** AWS's answer to a throttled message: the error frame "Too Many Requests"; counted, and logged once per cause and connection (or route) per window. */
+  private tooManyRequests(conn: Connection, route: Route, limit: 'limits.inflightPerConnection' | 'routeSettings'): void {
+    this.d.counters.inc('rejected', limit);
+    if (limit === 'routeSettings') {
+      // One bucket per route over all clients: keyed by route, so a stage-wide burst is a few lines.
+      this.d.logLimiter.log('warn', `routeSettings:${route.key}`, { route: route.key, connectionId: conn.id, limit }, 'message throttled (Too Many Requests): over the route\'s throttling settings');
+    } else {
+      this.d.logLimiter.log('warn', `${limit}:${conn.id}`, { connectionId: conn.id, route: route.key, limit, inflight: conn.inflight }, 'message refused (Too Many Requests): limits.inflightPerConnection reached');
+    }
+    conn.send(errorFrame('Too Many Requests', conn.id, newRequestId()), false);
   }
 
   private onResult(conn: Connection, route: Route, event: MessageEvent, raw: unknown): void {
@@ -270,19 +300,40 @@ export class ConnectionLifecycle {
       return;
     }
     if (result.switchboard !== undefined) this.directives(conn, result.switchboard, route.key);
-    if (route.routeResponse && result.body !== undefined) this.reply(conn, result);
+    if (route.routeResponse && result.body !== undefined) this.reply(conn, result, event.requestContext.requestId);
   }
 
   private onFailure(conn: Connection, route: Route, event: MessageEvent, err: unknown): void {
     const timedOut = err instanceof IntegrationTimeout;
-    this.d.logger.warn({ err, connectionId: conn.id, route: route.key, requestId: event.requestContext.requestId }, timedOut ? 'integration timed out' : 'integration failed');
+    // A client can make this happen for every message it sends: one line per cause and connection per window.
+    this.d.logLimiter.log('warn', `${timedOut ? 'integration-timeout' : 'integration-failed'}:${conn.id}`, { err, connectionId: conn.id, route: route.key, requestId: event.requestContext.requestId }, timedOut ? 'integration timed out' : 'integration failed');
     conn.send(errorFrame(timedOut ? 'Endpoint request timed out' : 'Internal server error', conn.id, event.requestContext.requestId), false);
   }
 
-  /** Sends a route response to the caller; a full buffer or a closed socket is logged, not hidden. */
-  private reply(conn: Connection, result: ProxyResult): void {
-    const outcome = result.isBase64Encoded ? conn.send(Buffer.from(result.body!, 'base64'), true) : conn.send(result.body!, false);
-    if (outcome !== 'ok') this.d.logger.warn({ connectionId: conn.id, outcome }, 'route response not delivered');
+  /**
+   * Sends a route response to the caller; a full buffer or a closed socket is logged, not hidden.
+   * A body over `limits.messageBytes` (which the client would refuse with 1009) gets the error
+   * frame "Internal server error" instead, as AWS answers a failed integration.
+   */
+  private reply(conn: Connection, result: ProxyResult, requestId: string): void {
+    const max = this.d.limits.messageBytes;
+    const body = result.body!;
+    let outcome;
+    if (result.isBase64Encoded) {
+      const bytes = Buffer.from(body, 'base64');
+      outcome = bytes.length > max ? this.replyTooLarge(conn, bytes.length, requestId) : conn.send(bytes, true);
+    } else {
+      // A UTF-16 unit is 1 to 3 UTF-8 bytes: only bodies near the limit are measured.
+      const over = body.length * 3 > max && (body.length > max || Buffer.byteLength(body) > max);
+      outcome = over ? this.replyTooLarge(conn, Buffer.byteLength(body), requestId) : conn.send(body, false);
+    }
+    if (outcome !== 'ok') this.d.logLimiter.log('warn', `reply-dropped:${conn.id}`, { connectionId: conn.id, outcome }, 'route response not delivered');
+  }
+
+  private replyTooLarge(conn: Connection, bytes: number, requestId: string) {
+    this.d.counters.inc('rejected', 'limits.messageBytes');
+    this.d.logLimiter.log('warn', `limits.messageBytes:${conn.id}`, { connectionId: conn.id, bytes, limit: 'limits.messageBytes' }, 'route response over limits.messageBytes: sent the error frame instead');
+    return conn.send(errorFrame('Internal server error', conn.id, requestId), false);
   }
 
   private directives(conn: Connection, directives: unknown, routeKey: string): void {
@@ -319,7 +370,10 @@ export class ConnectionLifecycle {
     if (!route?.integration) return;
     const p = route.integration
       .invoke(disconnectEvent(conn, this.d.api, code, reason), route.timeoutMs, route.functionName)
-      .catch((err: unknown) => this.d.logger.warn({ err, connectionId: conn.id }, '$disconnect integration failed'))
+      .catch((err: unknown) => {
+        if (err instanceof IntegrationTimeout) this.d.counters.inc('integrationAborted', route.integration!.kind);
+        this.d.logger.warn({ err, connectionId: conn.id }, '$disconnect integration failed');
+      })
       .finally(() => this.pending.delete(p));
     this.pending.add(p);
   }
@@ -328,7 +382,12 @@ export class ConnectionLifecycle {
   private sweep(): void {
     const now = Date.now();
     for (const call of this.inFlight) {
-      if (now >= call.deadline && this.settle(call)) this.onFailure(call.conn, call.route, call.event, new IntegrationTimeout(call.route.timeoutMs));
+      if (now >= call.deadline && this.settle(call)) {
+        // Cancel what can be cancelled (an HTTP request); an in-process handler runs on, its answer dropped.
+        call.controller?.abort();
+        this.d.counters.inc('integrationAborted', call.route.integration!.kind);
+        this.onFailure(call.conn, call.route, call.event, new IntegrationTimeout(call.route.timeoutMs));
+      }
     }
     for (const conn of this.table.values()) {
       if (conn.state !== 'open') continue;

@@ -1,5 +1,5 @@
 import { HandlerIntegration, HandlerLoadError, loadHandler } from './handler.js';
-import { HttpIntegration } from './http.js';
+import { HttpIntegration, type HttpPool } from './http.js';
 import type { Integration } from './integration.js';
 
 /** What a route or authorizer names as its integration. */
@@ -8,12 +8,20 @@ export interface IntegrationRef {
   http?: string | undefined;
 }
 
+/** What HTTP integrations are built with: the gateway's pool and the largest answer read (and the key it comes from). */
+export interface HttpIntegrationDeps {
+  pool: HttpPool;
+  answerBytes: number;
+  /** `limits.messageBytes` or `limits.handshakeAnswerBytes`: the label of the refusal counter. */
+  answerLimit: string;
+}
+
 /**
  * Builds (and for handlers, loads) the integration a route or authorizer names; null when it
  * names none. A module that cannot be loaded is a HandlerLoadError naming `where`, the
  * configuration key it came from (`routes.echo`, `routes.$connect.authorizer`).
  */
-export async function createIntegration(ref: IntegrationRef, baseDir: string, region: string, accountId: string, where: string): Promise<Integration | null> {
+export async function createIntegration(ref: IntegrationRef, baseDir: string, region: string, accountId: string, where: string, http: HttpIntegrationDeps): Promise<Integration | null> {
   if (ref.handler) {
     let fn;
     try {
@@ -24,6 +32,6 @@ export async function createIntegration(ref: IntegrationRef, baseDir: string, re
     }
     return new HandlerIntegration(fn, ref.handler, region, accountId);
   }
-  if (ref.http) return new HttpIntegration(ref.http);
+  if (ref.http) return new HttpIntegration(ref.http, http.pool, http.answerBytes, http.answerLimit);
   return null;
 }

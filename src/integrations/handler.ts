@@ -77,6 +77,9 @@ function callWithCallback(fn: HandlerFunction, event: unknown, ctx: LambdaContex
 /** An in-process handler module, called with a Lambda-like context and a timeout. */
 export class HandlerIntegration implements Integration {
   readonly description: string;
+  readonly kind = 'handler';
+  /** A handler runs in this process and cannot be stopped; a timed-out call's answer is dropped. */
+  readonly abortable = false;
 
   constructor(
     private readonly fn: HandlerFunction,

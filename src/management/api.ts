@@ -9,7 +9,7 @@ import type { LogLimiter } from '../observability/log-limiter.js';
 import { isOpen, type ConnectionRecord, type Registry } from '../registry/registry.js';
 import { closeParams } from './close-params.js';
 import { ApiError, badRequest, gone, limitExceeded, payloadTooLarge, sendEmpty, sendError, sendJson } from './errors.js';
-import type { TokenBucket } from './rate-limit.js';
+import type { TokenBucket } from '../shared/token-bucket.js';
 
 /** One management call, parsed and authenticated. */
 export interface ManagementCall {

@@ -7,12 +7,15 @@
  * Names in use (label in brackets):
  *   rejected[limit]           work refused by a limit: the config key that refused it
  *                             (`limits.inflightPerConnection`, `routeSettings`, `limits.maxConnections`,
- *                             `limits.sendBufferTotalBytes`, `limits.handshakeTimeoutMs`, …)
+ *                             `limits.sendBufferTotalBytes`, `limits.handshakeTimeoutMs`,
+ *                             `limits.httpIntegrationQueue`, `limits.messageBytes` (an answer too large),
+ *                             `limits.handshakeAnswerBytes`, …)
  *   closed[cause]             closes the gateway started, by cause of the CLOSE table
  *   handshakeRefused[status]  handshakes refused before $connect ran, by HTTP status
  *   managementRefused[status] management calls refused, by HTTP status
  *   internalErrors[where]     unexpected faults caught by a last-resort guard
- *   integrationAborted[type]  integration calls cancelled at their deadline (handler, http)
+ *   integrationAborted[type]  integration calls past their deadline (http: the request is cancelled;
+ *                             handler: abandoned, its answer dropped, as a handler cannot be stopped)
  *   logsSuppressed[key]       log lines folded into a rate-limited summary
  */
 export class Counters {

@@ -1,6 +1,8 @@
-import type { Config, RouteConfig } from '../config/schema.js';
+import type { Config, RouteConfig, RouteSettings } from '../config/schema.js';
 import { createIntegration } from '../integrations/factory.js';
+import type { HttpPool } from '../integrations/http.js';
 import type { Integration } from '../integrations/integration.js';
+import { TokenBucket } from '../shared/token-bucket.js';
 import { compileSelectionExpression, type CompiledExpression } from './selection-expression.js';
 
 /** A configured route, ready to invoke. */
@@ -12,6 +14,23 @@ export interface Route {
   readonly timeoutMs: number;
   readonly functionName: string;
   readonly config: RouteConfig;
+  /** AWS route throttling over all clients of the stage; null when no settings apply. Over it: "Too Many Requests" (429 on $connect). */
+  readonly throttle: TokenBucket | null;
+}
+
+/** AWS's account-level throttling, which a route setting that names only one of the two numbers falls back on. */
+export const AWS_ACCOUNT_THROTTLE = Object.freeze({ rateLimit: 10_000, burstLimit: 5_000 });
+
+/**
+ * The token bucket for a route: its own `routeSettings` entry wins over `defaultRouteSettings`
+ * (as a whole); a number neither names takes AWS's account default. No settings: no bucket.
+ * $disconnect is never throttled (it reports a close that already happened).
+ */
+export function routeThrottle(key: string, config: Pick<Config, 'routeSettings' | 'defaultRouteSettings'>): TokenBucket | null {
+  if (key === '$disconnect') return null;
+  const s: RouteSettings | undefined = config.routeSettings[key] ?? config.defaultRouteSettings;
+  if (s === undefined || (s.throttlingRateLimit === undefined && s.throttlingBurstLimit === undefined)) return null;
+  return new TokenBucket(s.throttlingRateLimit ?? AWS_ACCOUNT_THROTTLE.rateLimit, s.throttlingBurstLimit ?? AWS_ACCOUNT_THROTTLE.burstLimit);
 }
 
 /** The routes of a stage and the selection expression that picks among them. */
@@ -57,11 +76,18 @@ export class RouteTable {
  * Compiles the selection expression and loads every route's integration, failing fast (before
  * listening) with errors that name the route: `routes.KEY: …` (HandlerLoadError).
  */
-export async function buildRouteTable(config: Config, baseDir: string): Promise<RouteTable> {
+export async function buildRouteTable(config: Config, baseDir: string, httpPool: HttpPool): Promise<RouteTable> {
   const expression = compileSelectionExpression(config.routeSelectionExpression); // the schema checked it
   const routes: Route[] = [];
+  const { messageBytes, handshakeAnswerBytes } = config.limits;
   for (const [key, rc] of Object.entries(config.routes)) {
-    const integration = await createIntegration(rc, baseDir, config.region, config.accountId, `routes.${key}`);
+    // Handshake answers are capped on their own; a message route's answer may hold a body of
+    // messageBytes plus its JSON envelope and escaping (the body itself is checked at delivery).
+    const http =
+      key === '$connect' || key === '$disconnect'
+        ? { pool: httpPool, answerBytes: handshakeAnswerBytes, answerLimit: 'limits.handshakeAnswerBytes' }
+        : { pool: httpPool, answerBytes: 2 * messageBytes + 65_536, answerLimit: 'limits.messageBytes' };
+    const integration = await createIntegration(rc, baseDir, config.region, config.accountId, `routes.${key}`, http);
     routes.push({
       key,
       integration,
@@ -69,6 +95,7 @@ export async function buildRouteTable(config: Config, baseDir: string): Promise<
       timeoutMs: rc.timeoutMs ?? config.limits.integrationTimeoutMs,
       functionName: rc.functionName ?? `${config.apiId}-${config.stage}-${key.replace(/^\$/, '')}`.replace(/[^A-Za-z0-9_-]/g, '_'),
       config: rc,
+      throttle: routeThrottle(key, config),
     });
   }
   return new RouteTable(routes, expression);
