@@ -145,6 +145,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
   const management = new ManagementApi({
     stage: config.stage,
     messageBytes: config.limits.messageBytes,
+    requestBodyTimeoutMs: config.limits.requestBodyTimeoutMs,
     registry,
     bus,
     logger,
