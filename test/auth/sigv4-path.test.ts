@@ -28,9 +28,17 @@ const segment = fc.oneof(
 );
 const path = fc.tuple(fc.array(segment, { minLength: 1, maxLength: 5 }), fc.boolean()).map(([segs, slash]) => `/${segs.join('/')}${slash ? '/' : ''}`);
 
-/** What the signer and routing both see: non-empty segments, and whether the path ends in '/'. */
+/**
+ * The path a signature covers: the signer drops empty segments and resolves `.` and `..`
+ * (routing drops empty segments too, and the verifier refuses any path with dots).
+ */
 function canonicalKey(p: string): string {
-  const segs = p.split('/').filter((s) => s !== '');
+  const segs: string[] = [];
+  for (const s of p.split('/')) {
+    if (s === '' || s === '.') continue;
+    if (s === '..') segs.pop();
+    else segs.push(s);
+  }
   return JSON.stringify([segs, segs.length > 0 && p.endsWith('/')]);
 }
 
