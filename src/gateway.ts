@@ -3,7 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { createAuthorize } from './auth/authorizer.js';
 import { CredentialStore, type Credential } from './auth/credentials.js';
-import { SigV4Verifier } from './auth/sigv4.js';
+import { hasDotSegment, SigV4Verifier } from './auth/sigv4.js';
 import { LocalBus } from './bus/bus-local.js';
 import { validateConfig } from './config/load.js';
 import type { Config, ConfigInput } from './config/schema.js';
@@ -61,14 +61,19 @@ export interface Gateway {
 
 const WS_KEY = /^[+/0-9A-Za-z]{22}==$/;
 
-/** Splits a request target into its raw path, raw query and non-empty raw path segments. */
-function splitTarget(url: string | undefined): { rawPath: string; rawQuery: string; segments: string[] } {
+/**
+ * Splits a request target into its raw path, raw query and non-empty raw path segments.
+ * `dotted`: the path has a `.`/`..` segment (also percent-encoded), which the SigV4 canonical
+ * path resolves and routing would not; such requests are refused, never routed.
+ */
+function splitTarget(url: string | undefined): { rawPath: string; rawQuery: string; segments: string[]; dotted: boolean } {
   const target = url ?? '/';
   const q = target.indexOf('?');
   const rawPath = q === -1 ? target : target.slice(0, q);
   const rawQuery = q === -1 ? '' : target.slice(q + 1);
-  // SDK v3 with a trailing-slash endpoint sends `/dev//@connections/…`: empty segments collapse.
-  return { rawPath, rawQuery, segments: rawPath.split('/').filter((s) => s !== '') };
+  // SDK v3 with a trailing-slash endpoint sends `/dev//@connections/…`: empty segments collapse
+  // (the signer's canonical path drops them too).
+  return { rawPath, rawQuery, segments: rawPath.split('/').filter((s) => s !== ''), dotted: hasDotSegment(rawPath) };
 }
 
 /** Accepted credentials: configured ones, plus the environment's when asked. */
@@ -148,6 +153,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
   const management = new ManagementApi({
     stage: config.stage,
     messageBytes: config.limits.messageBytes,
+    requestBodyTimeoutMs: config.limits.requestBodyTimeoutMs,
     registry,
     bus,
     logger,
@@ -177,7 +183,14 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
   };
 
   const onRequest = (req: IncomingMessage, res: ServerResponse) => {
-    const { rawPath, rawQuery, segments } = splitTarget(req.url);
+    const { rawPath, rawQuery, segments, dotted } = splitTarget(req.url);
+    if (dotted) {
+      // As AWS's edge: a dot segment is refused before any route or signature is looked at.
+      req.resume();
+      counters.inc('managementRefused', 403);
+      logLimiter.log('info', 'dot-segment', { reason: 'dot segment in path', method: req.method, sourceIp: req.socket.remoteAddress }, 'request refused (403): dot segment in path');
+      return sendError(res, forbidden(), newRequestId());
+    }
     if (segments[0] === config.stage && segments.length >= 2 && (segments[1]!.startsWith('@') || segments[1]!.startsWith('%40'))) {
       return management.handle(req, res, rawPath, rawQuery, segments.slice(1));
     }

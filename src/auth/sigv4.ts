@@ -76,6 +76,8 @@ const missingParam = (name: string): Failure =>
 const MISSING_AUTH = fail('MissingAuthenticationTokenException', 'Missing Authentication Token');
 const SIGNATURE_MISMATCH = invalid(MISMATCH);
 const UNRECOGNIZED = fail('UnrecognizedClientException', BAD_TOKEN);
+/** AWS's edge refuses dot segments before any signature check. */
+const DOT_SEGMENT = fail('ForbiddenException', 'Forbidden');
 
 /** node:crypto-backed sha256 for the signer (the pure-JS one is much slower). */
 const Sha256 = Hash.bind(null, 'sha256');
@@ -91,6 +93,37 @@ interface Scope {
   region: string;
   service: string;
 }
+
+/** What the head of an Authorization-header request established; the body settles the rest. */
+interface HeaderHead {
+  kind: 'header';
+  parsed: { credential: string; signedHeaders: string; signature: string };
+  scope: Scope;
+  amzDate: string;
+  signed: SignedHeaderList;
+  cred: Readonly<Credential>;
+  token: string | undefined;
+  /** The signed headers' values, as received. */
+  headers: Record<string, string>;
+}
+
+/** What the head of a presigned request established. */
+interface PresignedHead {
+  kind: 'presigned';
+  query: Query;
+  scope: Scope;
+  dateMs: number;
+  expiresS: number;
+  signature: string;
+  signedHeaders: string;
+  signed: SignedHeaderList;
+  cred: Readonly<Credential>;
+  token: string | undefined;
+  contentSha: string | undefined;
+  headers: Record<string, string>;
+}
+
+type Head = HeaderHead | PresignedHead;
 
 /**
  * Verifies AWS SigV4 requests (Authorization header or presigned query) by recomputing the
@@ -117,35 +150,52 @@ export class SigV4Verifier {
   }
 
   /**
-   * What can be decided before the body is read: a request with no signature at all (neither an
-   * Authorization header nor X-Amz-* query parameters) is refused at once, so an unsigned caller
-   * learns 403, not a body-size error. Null when the request must go on to `verify`.
+   * Everything that can be decided before the body is read: path, form of the Authorization
+   * header or presigned query, algorithm, credential scope, a known key, the date against the
+   * clock, the signed headers (host among them) and the session token. A refusal here is the
+   * exact answer `verify` gives for the same request (the same code runs first there), so a
+   * caller can answer at once and never buffer the body; null when only the signature, which
+   * needs the body hash, is left to check. `verify` must still run after the body.
    */
-  precheck(req: Pick<SignedRequest, 'rawQuery' | 'headers'>): VerifyResult | null {
-    const auth = req.headers.authorization;
-    return (auth !== undefined && auth !== '') || isPresigned(req.rawQuery) ? null : MISSING_AUTH;
+  precheck(req: Pick<SignedRequest, 'rawQuery' | 'headers'> & { rawPath?: string }): Failure | null {
+    try {
+      const head = this.checkHead(req);
+      return 'ok' in head ? head : null;
+    } catch {
+      return SIGNATURE_MISMATCH; // what verify answers for the same input
+    }
   }
 
   /** Verifies one request. Never throws: bad input of any kind becomes a 403 result. */
   async verify(req: SignedRequest): Promise<VerifyResult> {
     try {
-      const auth = req.headers.authorization;
-      const presigned = isPresigned(req.rawQuery);
-      if (auth !== undefined && auth !== '') {
-        if (presigned) {
-          return incomplete('Only one auth mechanism allowed; only the X-Amz-Algorithm query parameter or the Authorization header should be specified.');
-        }
-        return await this.verifyHeader(req, auth);
-      }
-      if (presigned) return await this.verifyPresigned(req);
-      return MISSING_AUTH;
+      const head = this.checkHead(req);
+      if ('ok' in head) return head;
+      return head.kind === 'header' ? this.verifyHeader(req, head) : await this.verifyPresigned(req, head);
     } catch {
       // Whatever broke (odd header types, signer rejections), the request is not proven authentic.
       return SIGNATURE_MISMATCH;
     }
   }
 
-  private async verifyHeader(req: SignedRequest, auth: string): Promise<VerifyResult> {
+  /** The body-independent checks of either form, in the order AWS reports them. */
+  private checkHead(req: Pick<SignedRequest, 'rawQuery' | 'headers'> & { rawPath?: string }): Head | Failure {
+    // The canonical path resolves `.`/`..` (as the SDKs' signer does) where routing would not:
+    // a signature for one path must never be accepted on another.
+    if (req.rawPath !== undefined && hasDotSegment(req.rawPath)) return DOT_SEGMENT;
+    const auth = req.headers.authorization;
+    const presigned = isPresigned(req.rawQuery);
+    if (auth !== undefined && auth !== '') {
+      if (presigned) {
+        return incomplete('Only one auth mechanism allowed; only the X-Amz-Algorithm query parameter or the Authorization header should be specified.');
+      }
+      return this.headerHead(req, auth);
+    }
+    if (presigned) return this.presignedHead(req);
+    return MISSING_AUTH;
+  }
+
+  private headerHead(req: Pick<SignedRequest, 'headers'>, auth: string): HeaderHead | Failure {
     const parsed = parseAuthorization(auth);
     if ('ok' in parsed) return parsed;
     const scope = parseCredential(parsed.credential, 'Authorization header');
@@ -190,7 +240,11 @@ export class SigV4Verifier {
       if (value === undefined) return SIGNATURE_MISMATCH;
       headers[name] = value;
     }
+    return { kind: 'header', parsed, scope, amzDate, signed, cred, token: tokenValue, headers };
+  }
 
+  private verifyHeader(req: SignedRequest, h: HeaderHead): VerifyResult {
+    const { parsed, scope, amzDate, signed, cred, token: tokenValue } = h;
     const shaSigned = signed.set.has('x-amz-content-sha256');
     const sha = headerValue(req.headers, 'x-amz-content-sha256');
     const payload = this.payloadFor(req, shaSigned, sha);
@@ -203,7 +257,7 @@ export class SigV4Verifier {
     // The canonical request comes from @smithy/signature-v4 (the SDKs' own canonicalisation);
     // the string to sign and the HMAC chain are two lines of node:crypto with a cached key,
     // instead of the signer's async Hash objects (a third of a management call's CPU).
-    const request = new HttpRequest({ method: req.method, path: req.rawPath, headers, query });
+    const request = new HttpRequest({ method: req.method, path: req.rawPath, headers: h.headers, query });
     const canonical = CANONICAL.canonicalRequest(request, getCanonicalHeaders(request, undefined, signed.set), payloadHash);
     const shortDate = amzDate.slice(0, 8);
     const credentialScope = `${shortDate}/${scope.region}/${scope.service}/aws4_request`;
@@ -215,7 +269,7 @@ export class SigV4Verifier {
     return success(scope, tokenValue);
   }
 
-  private async verifyPresigned(req: SignedRequest): Promise<VerifyResult> {
+  private presignedHead(req: Pick<SignedRequest, 'rawQuery' | 'headers'>): PresignedHead | Failure {
     const query = parseQuery(req.rawQuery);
     if (query === null) return incomplete('Too many query string parameters.');
     for (const name of AMZ_QUERY_PARAMS) {
@@ -270,6 +324,11 @@ export class SigV4Verifier {
       if (value === undefined) return SIGNATURE_MISMATCH;
       headers[name] = value;
     }
+    return { kind: 'presigned', query, scope, dateMs, expiresS, signature, signedHeaders, signed, cred, token, contentSha, headers };
+  }
+
+  private async verifyPresigned(req: SignedRequest, h: PresignedHead): Promise<VerifyResult> {
+    const { query, scope, dateMs, expiresS, signature, signedHeaders, signed, cred, token, contentSha, headers } = h;
     // A hoisted X-Amz-Content-Sha256 sets the payload hash only when the signer sees it as a
     // header; presign() hoists it back into the query under the same name.
     const payload = this.payloadFor(req, contentSha !== undefined, contentSha);
@@ -368,6 +427,18 @@ export class SigV4Verifier {
     }
     return signer;
   }
+}
+
+/**
+ * True when a path has a `.` or `..` segment, literal or percent-encoded (`%2e`, `%2E%2e`…).
+ * The signer's canonical path resolves them; routing does not, so such a path is refused.
+ */
+export function hasDotSegment(rawPath: string): boolean {
+  if (rawPath.indexOf('.') < 0 && !/%2e/i.test(rawPath)) return false;
+  for (const seg of rawPath.split('/')) {
+    if (seg.length > 0 && seg.length <= 6 && /^(?:\.|%2e){1,2}$/i.test(seg)) return true;
+  }
+  return false;
 }
 
 function isPresigned(rawQuery: string): boolean {

@@ -98,7 +98,7 @@ export const LimitsSchema = z
     slowConsumerSeconds: z.number().min(0.05).max(3600).default(30),
     /** Time a new TCP connection has to send a complete request head; silent sockets are destroyed after it. */
     handshakeTimeoutMs: z.number().int().min(100).max(600_000).default(10_000),
-    /** Time a management request has to send its whole body once its head arrived; after it, 408 and the socket is closed. */
+    /** Time a management request has to send its whole body once its head arrived; after it, 408 and the socket is closed (a request refused on its head has its unread body dropped until then, then its socket closed). */
     requestBodyTimeoutMs: z.number().int().min(100).max(600_000).default(10_000),
     /** Sockets to each HTTP integration backend (origin) at once, kept alive; every gateway has its own, closed with it. */
     httpIntegrationConnections: z.number().int().min(1).max(65_536).default(128),

@@ -35,6 +35,8 @@ export interface ManagementDeps {
   stage: string;
   /** Largest payload accepted (AWS: 128 KB), 413 beyond. */
   messageBytes: number;
+  /** Time a request has to deliver its whole body once its head is in (`limits.requestBodyTimeoutMs`); default 10 s. */
+  requestBodyTimeoutMs?: number | undefined;
   registry: Registry;
   bus: Bus;
   logger: Logger;
@@ -66,8 +68,19 @@ export function connectionInfo(rec: ConnectionRecord): { connectedAt: string; id
  */
 export class ManagementApi {
   private readonly routes: ManagementRoute[];
+  /** How bodies are read: size limit, deadline, and what a missed deadline costs. */
+  private readonly bodyRules: BodyRules;
 
   constructor(private readonly d: ManagementDeps) {
+    const timeoutMs = d.requestBodyTimeoutMs ?? 10_000;
+    this.bodyRules = {
+      limit: d.messageBytes,
+      timeoutMs,
+      timedOut: (req) => {
+        d.counters.inc('rejected', 'limits.requestBodyTimeoutMs');
+        d.logLimiter.log('info', 'management-body-timeout', { reason: 'limits.requestBodyTimeoutMs', timeoutMs, method: req.method, sourceIp: req.socket.remoteAddress }, 'management request body not complete in time: connection closed');
+      },
+    };
     this.routes = [
       { method: 'POST', pattern: ['@connections', ':connectionId'], handle: (c) => this.post(c) },
       { method: 'GET', pattern: ['@connections', ':connectionId'], handle: (c) => this.get(c) },
@@ -96,12 +109,14 @@ export class ManagementApi {
 
   private async serve(req: IncomingMessage, res: ServerResponse, rawPath: string, rawQuery: string, segments: string[], requestId: string): Promise<void> {
     const method = req.method ?? 'GET';
-    const unsigned = this.d.verifier?.precheck({ rawQuery, headers: req.headers });
-    if (unsigned && !unsigned.ok) {
-      req.resume(); // discard the body unread
-      throw new ApiError(unsigned.status, unsigned.errorType, unsigned.message);
+    // Judge the head before reading a byte of body: a caller with no valid key, scope or date
+    // gets its 403 at once and its body is never buffered. Only the signature waits for the body.
+    const refused = this.d.verifier?.precheck({ rawPath, rawQuery, headers: req.headers });
+    if (refused) {
+      discardBody(req, this.bodyRules);
+      throw new ApiError(refused.status, refused.errorType, refused.message);
     }
-    const body = await readBody(req, this.d.messageBytes);
+    const body = await readBody(req, res, this.bodyRules);
     let accessKeyId: string | undefined;
     if (this.d.verifier) {
       const v = await this.d.verifier.verify({ method, rawPath, rawQuery, headers: req.headers, body });
@@ -180,11 +195,25 @@ function safeDecode(s: string): string | undefined {
   }
 }
 
-/** Reads a request body up to `limit` bytes; beyond it, 413 without reading the rest. */
-function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+/** How a management body is read. */
+interface BodyRules {
+  /** Largest body accepted (AWS: 128 KB), 413 beyond. */
+  limit: number;
+  /** Time the whole body has to arrive once the head is in. */
+  timeoutMs: number;
+  /** Counts and logs a missed deadline. */
+  timedOut(req: IncomingMessage): void;
+}
+
+/**
+ * Reads a request body up to `rules.limit` bytes; beyond it, 413 without reading the rest. A
+ * body not complete within `rules.timeoutMs` is answered 408 and its connection closed.
+ */
+function readBody(req: IncomingMessage, res: ServerResponse, rules: BodyRules): Promise<Buffer> {
+  const { limit } = rules;
   const declared = Number(req.headers['content-length'] ?? 0);
   if (declared > limit) {
-    req.resume();
+    discardBody(req, rules);
     return Promise.reject(payloadTooLarge(limit));
   }
   if (declared === 0 && req.headers['transfer-encoding'] === undefined) {
@@ -192,21 +221,63 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
     return Promise.resolve(EMPTY);
   }
   return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
+    let chunks: Buffer[] = [];
     let size = 0;
-    req.on('data', (chunk: Buffer) => {
+    const done = () => {
+      clearTimeout(timer);
+      req.removeListener('data', onData);
+      req.removeListener('end', onEnd);
+      req.removeListener('close', onClose);
+      req.removeListener('error', onClose);
+    };
+    const onData = (chunk: Buffer) => {
       size += chunk.length;
       if (size > limit) {
-        req.removeAllListeners('data');
-        req.resume();
+        done();
+        discardBody(req, rules);
         reject(payloadTooLarge(limit));
         return;
       }
       chunks.push(chunk);
-    });
-    req.on('end', () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size)));
-    req.on('error', reject);
+    };
+    const onEnd = () => {
+      done();
+      resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
+    };
+    const onClose = () => {
+      done();
+      reject(badRequest('The request body was not complete when the connection closed'));
+    };
+    const timer = setTimeout(() => {
+      done();
+      chunks = [];
+      req.resume(); // whatever still trickles in before the socket closes is dropped
+      rules.timedOut(req);
+      res.setHeader('connection', 'close'); // the rest of this body would otherwise be read as the next request
+      reject(new ApiError(408, 'RequestTimeoutException', `The request body was not complete within ${rules.timeoutMs} ms`));
+    }, rules.timeoutMs);
+    req.on('data', onData);
+    req.on('end', onEnd);
+    req.on('close', onClose);
+    req.on('error', onClose);
   });
+}
+
+/**
+ * Drops a refused request's body unread, bounded by the body deadline: a sender that stalls
+ * loses its connection then (the answer went out already).
+ */
+function discardBody(req: IncomingMessage, rules: BodyRules): void {
+  req.resume();
+  if (req.complete) return;
+  const timer = setTimeout(() => {
+    if (req.complete) return;
+    rules.timedOut(req);
+    req.socket.destroy();
+  }, rules.timeoutMs);
+  const clear = () => clearTimeout(timer);
+  req.once('end', clear);
+  req.once('close', clear);
 }
 
 const EMPTY = Buffer.alloc(0);
