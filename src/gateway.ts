@@ -190,7 +190,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     res.end('{"message":"Upgrade Required"}');
   };
 
-  const transport = new Transport({ host, port: opts.port ?? config.port, messageBytes: config.limits.messageBytes, frameBytes: Math.min(config.limits.frameBytes, config.limits.messageBytes), onUpgrade, onRequest, logger, counters, logLimiter });
+  const transport = new Transport({ host, port: opts.port ?? config.port, messageBytes: config.limits.messageBytes, frameBytes: Math.min(config.limits.frameBytes, config.limits.messageBytes), onUpgrade, onRequest, logger, counters, logLimiter, handshakeTimeoutMs: config.limits.handshakeTimeoutMs });
   lifecycle = new ConnectionLifecycle({
     api,
     routes,

@@ -14,6 +14,10 @@
  *   internalErrors[where]     unexpected faults caught by a last-resort guard
  *   integrationAborted[type]  integration calls cancelled at their deadline (handler, http)
  *   logsSuppressed[key]       log lines folded into a rate-limited summary
+ *   badRequests[status]       connections the HTTP parser refused (400 not HTTP, 431 head too
+ *                             large, 408 request past Node's requestTimeout)
+ *   acceptErrors[code]        failed accepts on the listening socket (EMFILE: out of descriptors)
+ *   fdLimitNear               checks that found open descriptors at 90 % of the soft limit
  */
 export class Counters {
   private readonly values = new Map<string, number>();
