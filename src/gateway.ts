@@ -54,7 +54,7 @@ export interface Gateway {
   readonly counters: Counters;
   /** Open connections on this node. */
   connectionCount(): number;
-  /** Drains: refuses new connections, closes open ones with 1001 "Going away", waits for $disconnect handlers, stops listening, and restores the process environment it set for handlers. */
+  /** Drains: refuses new handshakes with 503, lets running handlers and $connects finish (up to `shutdown.graceSeconds`), closes clients with 1001 "Going away", waits for every $disconnect, stops listening, and restores the process environment it set for handlers. */
   close(): Promise<void>;
 }
 
@@ -241,9 +241,10 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     connectionCount: () => lifecycle.table.size,
     close: () =>
       (closing ??= (async () => {
-        const stopped = transport.close();
-        await lifecycle.shutdown();
-        await stopped;
+        // The listener stays open while draining: new handshakes get 503 and handlers still
+        // finishing can call the management API.
+        await lifecycle.shutdown(config.shutdown.graceSeconds * 1000);
+        await transport.close();
         logLimiter.close();
         restoreEnv();
       })()),

@@ -211,7 +211,7 @@ export class Transport {
 
   /** Refuses a handshake with an HTTP status and a small JSON body. */
   reject(socket: Duplex, status: number, body?: string, headers?: Record<string, string>): void {
-    if (socket.destroyed) return;
+    if (socket.destroyed || socket.writableEnded) return; // refused already (say, at the drain's deadline)
     // From here the socket is only closed: a reset is no error, and whatever the client still
     // sends is read and dropped so its close is seen.
     socket.on('error', destroySocket);

@@ -87,6 +87,16 @@ describe('silent sockets and unfinished request heads', () => {
     });
   }
 
+  it('does not cut a WebSocket handshake whose $connect runs past the deadline', async () => {
+    const gp = await startGatewayProcess({ ...CONFIG, routes: { ...CONFIG.routes, $connect: { handler: `${H}#connect` } } });
+    procs.push(gp);
+    const t0 = Date.now();
+    const c = await TestClient.connect(`${gp.url}?slow=1500`);
+    assert.ok(Date.now() - t0 >= 1400, 'the $connect took longer than the 500 ms deadline');
+    assert.equal((await c.request('hello', 10_000)).text, 'hello');
+    c.close();
+  });
+
   it('at its descriptor limit the gateway keeps running, warns, and serves new clients once the deadline freed descriptors', async () => {
     // prlimit (util-linux) execs the gateway with a low limit; Node raises its soft limit to the hard one at start: set both.
     const gp = await startGatewayProcess(CONFIG, { prefix: ['prlimit', '--nofile=160:160'] });
