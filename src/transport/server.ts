@@ -109,6 +109,12 @@ export class Transport {
       return;
     }
     if (socket.destroyed) return;
+    if ((socket as Socket & { [REPARSED]?: string[] })[REPARSED] !== undefined) {
+      // The rebuilt head was taken for an upgrade again (a Connection token this did not strip): never loop.
+      this.opts.counters.inc('badRequests', 400);
+      socket.destroy();
+      return;
+    }
     const raw = req.rawHeaders;
     let text = `${req.method} ${req.url} HTTP/${req.httpVersion}\r\n`;
     for (let i = 0; i < raw.length; i += 2) {
