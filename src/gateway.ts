@@ -55,7 +55,7 @@ export interface Gateway {
   readonly counters: Counters;
   /** Open connections on this node. */
   connectionCount(): number;
-  /** Drains: refuses new connections, closes open ones with 1001 "Going away", waits for $disconnect handlers, stops listening, and restores the process environment it set for handlers. */
+  /** Drains: refuses new handshakes with 503, lets running handlers and $connects finish (up to `shutdown.graceSeconds`), closes clients with 1001 "Going away", waits for every $disconnect, stops listening, and restores the process environment it set for handlers. */
   close(): Promise<void>;
 }
 
@@ -206,7 +206,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     res.end('{"message":"Upgrade Required"}');
   };
 
-  const transport = new Transport({ host, port: opts.port ?? config.port, messageBytes: config.limits.messageBytes, frameBytes: Math.min(config.limits.frameBytes, config.limits.messageBytes), onUpgrade, onRequest, logger, counters, logLimiter });
+  const transport = new Transport({ host, port: opts.port ?? config.port, messageBytes: config.limits.messageBytes, frameBytes: Math.min(config.limits.frameBytes, config.limits.messageBytes), onUpgrade, onRequest, logger, counters, logLimiter, handshakeTimeoutMs: config.limits.handshakeTimeoutMs });
   lifecycle = new ConnectionLifecycle({
     api,
     routes,
@@ -257,10 +257,11 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     connectionCount: () => lifecycle.table.size,
     close: () =>
       (closing ??= (async () => {
-        const stopped = transport.close();
-        await lifecycle.shutdown();
+        // The listener stays open while draining: new handshakes get 503 and handlers still
+        // finishing can call the management API.
+        await lifecycle.shutdown(config.shutdown.graceSeconds * 1000);
+        await transport.close();
         await httpPool.close();
-        await stopped;
         logLimiter.close();
         restoreEnv();
       })()),

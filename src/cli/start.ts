@@ -1,3 +1,4 @@
+import { constants } from 'node:os';
 import { ConfigError, loadConfigFile } from '../config/load.js';
 import { createGateway } from '../gateway.js';
 import { HandlerLoadError } from '../integrations/handler.js';
@@ -5,12 +6,15 @@ import { HandlerLoadError } from '../integrations/handler.js';
 /** `switchboard start --config FILE [--port N] [--host H]`: runs until SIGINT/SIGTERM, then drains. */
 export async function start(opts: { config: string; port?: number; host?: string }): Promise<number> {
   // Listen for signals before anything else, so one that arrives during startup still drains;
-  // a second signal while draining exits at once.
+  // a second signal while draining exits at once (128 + its number, as a shell reports it).
   const stop = new Promise<void>((resolve) => {
     const onSignal = () => {
       process.removeListener('SIGINT', onSignal);
       process.removeListener('SIGTERM', onSignal);
-      const force = () => process.exit(130);
+      const force = (signal: NodeJS.Signals) => {
+        process.stderr.write(`switchboard: ${signal} while draining: exiting now\n`);
+        process.exit(128 + (constants.signals[signal] ?? 2));
+      };
       process.once('SIGINT', force);
       process.once('SIGTERM', force);
       resolve();
@@ -42,7 +46,7 @@ export async function start(opts: { config: string; port?: number; host?: string
       `  connect:        npx wscat -c ${gw.url}\n`,
   );
   await stop;
-  process.stdout.write('Switchboard: draining connections…\n');
+  process.stdout.write(`Switchboard: draining (up to ${gw.config.shutdown.graceSeconds} s for running handlers; signal again to exit now)…\n`);
   await gw.close();
   return 0;
 }

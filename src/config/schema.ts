@@ -96,7 +96,7 @@ export const LimitsSchema = z
     sendBufferTotalBytes: z.number().int().min(1024).default(256 * 1024 * 1024),
     /** A connection whose send buffer stays full this long is closed with 1008 "slow consumer". */
     slowConsumerSeconds: z.number().min(0.05).max(3600).default(30),
-    /** Time a new TCP connection has to send a complete request head; silent sockets are destroyed after it. */
+    /** Time a new TCP connection has to send a complete request head (counted from its first byte once it sent one); after it the socket is destroyed. A running $connect is not subject to it. */
     handshakeTimeoutMs: z.number().int().min(100).max(600_000).default(10_000),
     /** Time a management request has to send its whole body once its head arrived; after it, 408 and the socket is closed (a request refused on its head has its unread body dropped until then, then its socket closed). */
     requestBodyTimeoutMs: z.number().int().min(100).max(600_000).default(10_000),

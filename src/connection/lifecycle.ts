@@ -88,7 +88,12 @@ export class ConnectionLifecycle {
   /** Message invocations awaiting an answer: timed out by the sweeper, not by a timer each. */
   private readonly inFlight = new Set<InFlight>();
   private readonly sweeper: NodeJS.Timeout;
+  /** Sockets whose handshake (authorizer, $connect, accept) is running; each holds a connection slot. */
+  private readonly handshakes = new Set<Duplex>();
   private shuttingDown = false;
+  /** Set once the drain closes the clients: a connection opening later is closed at once. */
+  private closingAll = false;
+  private drained: Promise<void> | undefined;
   private readonly idleMs: number;
   private readonly maxMs: number;
   private readonly inflightMax: number;
@@ -130,13 +135,22 @@ export class ConnectionLifecycle {
     };
   }
 
-  /** Handles a WebSocket upgrade for this stage: authorizer, $connect, then accept or reject. */
+  /**
+   * Handles a WebSocket upgrade for this stage: authorizer, $connect, then accept or reject.
+   * A handshake holds a slot of `limits.maxConnections` from before its authorizer until it is
+   * open or has failed, so slow $connects cannot open more than the limit.
+   */
   async handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, rawPath: string, rawQuery: string): Promise<void> {
-    const { transport, limits, logger } = this.d;
+    const { transport, limits, counters, logLimiter } = this.d;
     socket.on('error', destroyOnError); // a reset during the handshake is the client's business, not a crash
-    if (this.shuttingDown) return transport.reject(socket, 503);
-    if (limits.maxConnections > 0 && this.table.size >= limits.maxConnections) {
-      logger.warn({ limit: limits.maxConnections }, 'connection refused: maxConnections reached');
+    if (this.shuttingDown) {
+      counters.inc('handshakeRefused', 503);
+      logLimiter.log('info', 'draining', {}, 'handshake refused (503): the gateway is draining');
+      return transport.reject(socket, 503);
+    }
+    if (limits.maxConnections > 0 && this.table.size + this.handshakes.size >= limits.maxConnections) {
+      counters.inc('rejected', 'limits.maxConnections');
+      logLimiter.log('warn', 'max-connections', { limit: limits.maxConnections, open: this.table.size, handshakes: this.handshakes.size }, 'handshake refused (429): limits.maxConnections reached (open connections and handshakes in progress)');
       return transport.reject(socket, 429, '{"message":"Too Many Requests"}');
     }
     // AWS applies route throttling to $connect too: a throttled handshake is refused with 429.
@@ -146,6 +160,16 @@ export class ConnectionLifecycle {
       this.d.logLimiter.log('warn', 'routeSettings:$connect', { route: '$connect', limit: 'routeSettings' }, 'handshake throttled (429): over the routeSettings of $connect');
       return transport.reject(socket, 429, '{"message":"Too Many Requests"}');
     }
+    this.handshakes.add(socket);
+    try {
+      await this.upgrade(req, socket, head, rawPath, rawQuery);
+    } finally {
+      this.handshakes.delete(socket);
+    }
+  }
+
+  private async upgrade(req: IncomingMessage, socket: Duplex, head: Buffer, rawPath: string, rawQuery: string): Promise<void> {
+    const { transport, limits, logger } = this.d;
     const now = Date.now();
     const sourceIp = normalizeIp(req.socket.remoteAddress);
     const userAgent = req.headers['user-agent'];
@@ -171,6 +195,8 @@ export class ConnectionLifecycle {
       if (!outcome.ok) return transport.reject(socket, outcome.status, JSON.stringify({ message: outcome.message }));
       conn.principalId = outcome.principalId;
       conn.authorizer = outcome.authorizer;
+      // Draining began during the authorizer: $connect is not started (so no $disconnect is owed).
+      if (this.shuttingDown) return transport.reject(socket, 503);
     }
 
     let result: ProxyResult | undefined;
@@ -202,6 +228,9 @@ export class ConnectionLifecycle {
       return this.dispatchDisconnect(conn, 1006, ABNORMAL_REASON);
     }
     this.open(conn, ws);
+    // Opened after the drain closed everyone (its handshake outlived the grace): closed at once.
+    if (this.closingAll) conn.close(CLOSE.shutdown.code, CLOSE.shutdown.reason);
+    else if (this.shuttingDown) ws.pause(); // as every client is during the drain
     if (result?.switchboard !== undefined) this.directives(conn, result.switchboard, '$connect');
     // A route response on $connect sends the body once the socket is open.
     if (route?.routeResponse && result?.body !== undefined) this.reply(conn, result, newRequestId());
@@ -397,17 +426,41 @@ export class ConnectionLifecycle {
   }
 
   /**
-   * Drains: refuses new handshakes, closes every connection with 1001 "Going away", waits for
-   * the close handshakes (terminating stragglers after `graceMs`) and for $disconnect handlers.
+   * Drains (SIGTERM, `close()`): new handshakes get 503; clients are no longer read from, so no
+   * new work starts; message handlers in flight and handshakes in progress (authorizer, $connect)
+   * get up to `graceMs` to finish, and their route responses are delivered; then every client is
+   * closed with 1001 "Going away" (terminated if it does not answer the close) and every
+   * $disconnect, including those of handshakes whose $connect accepted them during the drain,
+   * runs once before this resolves. Calling it again returns the same drain.
    */
-  async shutdown(graceMs = 3000): Promise<void> {
+  shutdown(graceMs = 25_000): Promise<void> {
+    return (this.drained ??= this.drain(graceMs));
+  }
+
+  private async drain(graceMs: number): Promise<void> {
+    const { logger, transport } = this.d;
     this.shuttingDown = true;
-    clearInterval(this.sweeper);
-    for (const conn of this.table.values()) conn.close(CLOSE.shutdown.code, CLOSE.shutdown.reason);
     const deadline = Date.now() + graceMs;
-    while (this.table.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    logger.info({ connections: this.table.size, running: this.inFlight.size, handshakes: this.handshakes.size, graceSeconds: graceMs / 1000 }, 'draining: refusing new handshakes, letting running handlers finish');
+    for (const conn of this.table.values()) if (conn.state === 'open') conn.socket?.pause();
+    // The sweeper keeps running: calls past their own timeout are still answered with it.
+    const busy = () => this.inFlight.size > 0 || this.handshakes.size > 0;
+    while (busy() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    if (busy()) {
+      logger.warn({ running: this.inFlight.size, handshakes: this.handshakes.size, graceSeconds: graceMs / 1000 }, 'drain: grace period over with handlers still running; closing anyway');
+      for (const socket of this.handshakes) transport.reject(socket, 503);
+    }
+    clearInterval(this.sweeper);
+    this.closingAll = true;
+    for (const conn of this.table.values()) {
+      conn.socket?.resume(); // the close handshake needs the client's close frame read
+      conn.close(CLOSE.shutdown.code, CLOSE.shutdown.reason);
+    }
+    // Clients get at least a second to answer the close, however much of the grace is left.
+    const closeBy = Math.max(deadline, Date.now() + 1000);
+    while (this.table.size > 0 && Date.now() < closeBy) await new Promise((r) => setTimeout(r, 10));
     for (const conn of this.table.values()) conn.terminate(CLOSE.shutdown.code, CLOSE.shutdown.reason);
-    while (this.table.size > 0 && Date.now() < deadline + 1000) await new Promise((r) => setTimeout(r, 10));
+    while (this.table.size > 0 && Date.now() < closeBy + 1000) await new Promise((r) => setTimeout(r, 10));
     await Promise.allSettled([...this.pending]);
   }
 }

@@ -17,6 +17,10 @@
  *   integrationAborted[type]  integration calls past their deadline (http: the request is cancelled;
  *                             handler: abandoned, its answer dropped, as a handler cannot be stopped)
  *   logsSuppressed[key]       log lines folded into a rate-limited summary
+ *   badRequests[status]       connections the HTTP parser refused (400 not HTTP, 431 head too
+ *                             large, 408 request past Node's requestTimeout)
+ *   acceptErrors[code]        failed accepts on the listening socket (EMFILE: out of descriptors)
+ *   fdLimitNear               checks that found open descriptors at 90 % of the soft limit
  */
 export class Counters {
   private readonly values = new Map<string, number>();

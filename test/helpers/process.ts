@@ -43,7 +43,7 @@ const SRC_CLI = path.join(ROOT, 'src', 'cli', 'main.ts');
  * starts `switchboard start --config FILE --port 0`; resolves once it prints its URL.
  * The test credentials (CREDS) are added unless the config sets `management`.
  */
-export async function startGatewayProcess(config: ConfigInput, opts: { env?: NodeJS.ProcessEnv; nodeArgs?: string[] } = {}): Promise<GatewayProcess> {
+export async function startGatewayProcess(config: ConfigInput, opts: { env?: NodeJS.ProcessEnv; nodeArgs?: string[]; /** A command that execs the gateway (same pid), e.g. `['prlimit', '--nofile=128:128']`. */ prefix?: string[] } = {}): Promise<GatewayProcess> {
   const dir = mkdtempSync(path.join(tmpdir(), 'sb-proc-'));
   const file = path.join(dir, 'switchboard.yaml');
   const withCreds = { ...config, management: config.management ?? { credentials: [{ ...CREDS }] } };
@@ -61,7 +61,8 @@ export async function startGatewayProcess(config: ConfigInput, opts: { env?: Nod
   writeFileSync(file, stringify({ logging: { level: 'info' }, ...withCreds, routes }));
   const useDist = existsSync(DIST_CLI);
   const args = [...(opts.nodeArgs ?? []), ...(useDist ? [DIST_CLI] : ['--import', 'tsx', SRC_CLI]), 'start', '--config', file, '--port', '0'];
-  const child = spawn(process.execPath, args, { cwd: ROOT, env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const [cmd, ...pre] = [...(opts.prefix ?? []), process.execPath];
+  const child = spawn(cmd!, [...pre, ...args], { cwd: ROOT, env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
   const lines: string[] = [];
   let errBuf = '';
   child.stderr!.on('data', (c: Buffer) => {
