@@ -167,10 +167,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
       logger.info({ path: rawPath, sourceIp: req.socket.remoteAddress, method: req.method, version }, 'handshake refused (400): not a valid WebSocket handshake');
       return transport.reject(socket, 400, '{"message":"Bad WebSocket handshake"}');
     }
-    lifecycle.handleUpgrade(req, socket, head, rawPath, rawQuery).catch((err: unknown) => {
-      logger.error({ err }, 'handshake failed');
-      transport.reject(socket, 500);
-    });
+    lifecycle.handleUpgrade(req, socket, head, rawPath, rawQuery).catch((err: unknown) => lifecycle.upgradeFailed(socket, err));
   };
 
   const onRequest = (req: IncomingMessage, res: ServerResponse) => {
