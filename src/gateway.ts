@@ -11,6 +11,7 @@ import { createDirectiveApplier } from './connection/directives.js';
 import { newRequestId } from './connection/ids.js';
 import { ConnectionLifecycle } from './connection/lifecycle.js';
 import type { ApiInfo } from './events/events.js';
+import { TrustProxy } from './events/forwarded.js';
 import { ManagementApi } from './management/api.js';
 import { forbidden, sendError } from './management/errors.js';
 import { extensionRoutes } from './management/extensions.js';
@@ -201,6 +202,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     applyDirectives: createDirectiveApplier(registry),
     counters,
     logLimiter,
+    trustProxy: config.trustProxy.length > 0 ? new TrustProxy(config.trustProxy) : undefined,
   });
 
   const port = await transport.listen();

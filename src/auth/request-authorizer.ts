@@ -51,6 +51,7 @@ export class RequestAuthorizer {
   readonly authorize = async (conn: Connection, hs: HandshakeInfo, req: IncomingMessage): Promise<AuthorizeOutcome> => {
     const values: string[] = [];
     for (const s of this.sources) {
+      // Both maps have no prototype, so a source named `constructor` or `toString` is only ever the client's value.
       const raw = s.from === 'header' ? req.headers[s.name.toLowerCase()] : hs.query?.[s.name];
       const v = Array.isArray(raw) ? raw.join(',') : raw;
       if (v === undefined || v === '') {
@@ -106,7 +107,10 @@ export class RequestAuthorizer {
     if (typeof a.principalId !== 'string' && typeof a.principalId !== 'number') return 'principalId is missing';
     if (a.policyDocument === undefined) return 'policyDocument is missing';
     const principalId = String(a.principalId);
-    const authorizer: Record<string, unknown> = { principalId, integrationLatency };
+    // No prototype: context keys are the authorizer's choice (`__proto__` would be lost on a plain object).
+    const authorizer = Object.create(null) as Record<string, unknown>;
+    authorizer.principalId = principalId;
+    authorizer.integrationLatency = integrationLatency;
     if (a.context !== undefined && a.context !== null) {
       if (typeof a.context !== 'object' || Array.isArray(a.context)) return 'context must be an object';
       for (const [k, v] of Object.entries(a.context as Record<string, unknown>)) {

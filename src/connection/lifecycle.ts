@@ -3,6 +3,7 @@ import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import type { WebSocket } from 'ws';
 import type { Config } from '../config/schema.js';
+import type { TrustProxy } from '../events/forwarded.js';
 import { connectEvent, disconnectEvent, errorFrame, handshakeInfo, messageEvent, type ApiInfo, type HandshakeInfo, type MessageEvent } from '../events/events.js';
 import { IntegrationTimeout, isThenable } from '../integrations/integration.js';
 import { toProxyResult, type ProxyResult } from '../integrations/proxy-response.js';
@@ -42,6 +43,8 @@ export interface LifecycleDeps {
   counters: Counters;
   /** Rate-limited logging for whatever a client or backend can make happen repeatedly. */
   logLimiter: LogLimiter;
+  /** `trustProxy`: peers whose X-Forwarded-For names the client (`sourceIp`). */
+  trustProxy?: TrustProxy | undefined;
 }
 
 export { CLOSE } from './close-codes.js';
@@ -152,7 +155,11 @@ export class ConnectionLifecycle {
       return transport.reject(socket, 429, '{"message":"Too Many Requests"}');
     }
     const now = Date.now();
-    const sourceIp = normalizeIp(req.socket.remoteAddress);
+    const peerIp = normalizeIp(req.socket.remoteAddress);
+    // Behind a trusted proxy the client is the right-most untrusted hop of X-Forwarded-For.
+    const trusted = this.d.trustProxy?.trusts(peerIp) === true;
+    const xff = req.headers['x-forwarded-for'];
+    const sourceIp = trusted && xff !== undefined ? this.d.trustProxy!.clientAddress(peerIp, typeof xff === 'string' ? [xff] : xff) : peerIp;
     const userAgent = req.headers['user-agent'];
     const conn = new Connection(
       newConnectionId(),
@@ -163,7 +170,7 @@ export class ConnectionLifecycle {
       this.d.nodeId,
       limits.sendBufferBytes,
     );
-    const hs = handshakeInfo(req, rawQuery, sourceIp, false);
+    const hs = handshakeInfo(req, rawQuery, peerIp, false, trusted);
 
     if (this.d.authorize) {
       let outcome: AuthorizeOutcome;
@@ -189,7 +196,13 @@ export class ConnectionLifecycle {
         // AWS: a failing $connect Lambda gives 502; a timeout is a gateway timeout.
         return transport.reject(socket, timedOut ? 504 : 502, JSON.stringify({ message: timedOut ? 'Endpoint request timed out' : 'Internal server error' }));
       }
-      if (result.statusCode < 200 || result.statusCode > 299) {
+      if (result.statusCode < 200) {
+        // A 1xx is no refusal (a 101 would tell the client it was upgraded): malformed, 500 as on AWS.
+        this.d.counters.inc('malformedAnswers', 'statusCode');
+        this.d.logLimiter.log('warn', 'malformed:connect-status', { connectionId: conn.id, status: result.statusCode }, '$connect answered a 1xx status: handshake answered 500');
+        return transport.reject(socket, 500, '{"message":"Internal server error"}');
+      }
+      if (result.statusCode > 299) {
         logger.debug({ connectionId: conn.id, status: result.statusCode }, '$connect refused the connection');
         return transport.reject(socket, result.statusCode, result.body, result.headers);
       }

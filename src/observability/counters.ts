@@ -11,7 +11,10 @@
  *   closed[cause]             closes the gateway started, by cause of the CLOSE table
  *   handshakeRefused[status]  handshakes refused before $connect ran, by HTTP status
  *   managementRefused[status] management calls refused, by HTTP status
- *   internalErrors[where]     unexpected faults caught by a last-resort guard
+ *   internalErrors[where]     unexpected faults caught by a last-resort guard (message, close, error,
+ *                             answer, failure, connect, handshake)
+ *   malformedAnswers[field]   integration answers the gateway would not use as given
+ *                             (`Sec-WebSocket-Protocol`, `header`, `statusCode`)
  *   integrationAborted[type]  integration calls cancelled at their deadline (handler, http)
  *   logsSuppressed[key]       log lines folded into a rate-limited summary
  */
