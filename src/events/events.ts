@@ -219,9 +219,9 @@ export function messageEvent(conn: Connection, api: ApiInfo, routeKey: string, b
 /** The $disconnect event, with AWS's fixed synthetic headers. */
 export function disconnectEvent(conn: Connection, api: ApiInfo, code: number, reason: string, now = Date.now()): DisconnectEvent {
   const rc = context(conn, api, '$disconnect', 'DISCONNECT', now, undefined);
-  // AWS places the close fields right after routeKey; rebuild to keep that order.
-  const { routeKey, ...rest } = rc;
-  const requestContext = { routeKey, disconnectStatusCode: code, ...rest, disconnectReason: reason } as RequestContext;
+  // AWS's order: disconnectStatusCode right after routeKey, disconnectReason after messageDirection.
+  const { routeKey, eventType, extendedRequestId, requestTime, messageDirection, ...rest } = rc;
+  const requestContext = { routeKey, disconnectStatusCode: code, eventType, extendedRequestId, requestTime, messageDirection, disconnectReason: reason, ...rest } as RequestContext;
   return {
     headers: { Host: conn.domainName, 'x-api-key': '', 'X-Forwarded-For': '', 'x-restapi': '' },
     multiValueHeaders: { Host: [conn.domainName], 'x-api-key': [''], 'X-Forwarded-For': [''], 'x-restapi': [''] },
