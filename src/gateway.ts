@@ -12,6 +12,7 @@ import { newRequestId } from './connection/ids.js';
 import { ConnectionLifecycle } from './connection/lifecycle.js';
 import type { ApiInfo } from './events/events.js';
 import { HttpPool } from './integrations/http.js';
+import { TrustProxy } from './events/forwarded.js';
 import { ManagementApi } from './management/api.js';
 import { forbidden, sendError } from './management/errors.js';
 import { extensionRoutes } from './management/extensions.js';
@@ -176,10 +177,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
       logger.info({ path: rawPath, sourceIp: req.socket.remoteAddress, method: req.method, version }, 'handshake refused (400): not a valid WebSocket handshake');
       return transport.reject(socket, 400, '{"message":"Bad WebSocket handshake"}');
     }
-    lifecycle.handleUpgrade(req, socket, head, rawPath, rawQuery).catch((err: unknown) => {
-      logger.error({ err }, 'handshake failed');
-      transport.reject(socket, 500);
-    });
+    lifecycle.handleUpgrade(req, socket, head, rawPath, rawQuery).catch((err: unknown) => lifecycle.upgradeFailed(socket, err));
   };
 
   const onRequest = (req: IncomingMessage, res: ServerResponse) => {
@@ -220,6 +218,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     applyDirectives: createDirectiveApplier(registry),
     counters,
     logLimiter,
+    trustProxy: config.trustProxy.length > 0 ? new TrustProxy(config.trustProxy) : undefined,
   });
 
   const port = await transport.listen();

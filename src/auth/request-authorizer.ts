@@ -27,6 +27,16 @@ function parseIdentitySource(text: string): IdentitySource {
   return { from: from as 'header' | 'querystring', name: rest.join('.') };
 }
 
+/** Every value of header `name` (any casing), comma-joined; undefined when the client sent none. */
+function headerValue(hs: HandshakeInfo, name: string): string | undefined {
+  const lower = name.toLowerCase();
+  let out: string | undefined;
+  for (const k in hs.multiValueHeaders) {
+    if (k.toLowerCase() === lower) out = out === undefined ? hs.multiValueHeaders[k]!.join(',') : `${out},${hs.multiValueHeaders[k]!.join(',')}`;
+  }
+  return out;
+}
+
 /**
  * A Lambda REQUEST authorizer on $connect, run unchanged: identity sources checked first (401
  * without calling it when one is missing), its answer evaluated as API Gateway does, and its
@@ -51,8 +61,9 @@ export class RequestAuthorizer {
   readonly authorize = async (conn: Connection, hs: HandshakeInfo, req: IncomingMessage): Promise<AuthorizeOutcome> => {
     const values: string[] = [];
     for (const s of this.sources) {
-      const raw = s.from === 'header' ? req.headers[s.name.toLowerCase()] : hs.query?.[s.name];
-      const v = Array.isArray(raw) ? raw.join(',') : raw;
+      // Read from the handshake's prototype-free maps: node's req.headers is an ordinary object, where
+      // a source named `constructor` would find Object and pass without the client sending it.
+      const v = s.from === 'header' ? headerValue(hs, s.name) : hs.query?.[s.name];
       if (v === undefined || v === '') {
         this.logger.debug({ connectionId: conn.id, identitySource: `route.request.${s.from}.${s.name}` }, 'handshake refused: identity source missing');
         return UNAUTHORIZED;
@@ -106,7 +117,10 @@ export class RequestAuthorizer {
     if (typeof a.principalId !== 'string' && typeof a.principalId !== 'number') return 'principalId is missing';
     if (a.policyDocument === undefined) return 'policyDocument is missing';
     const principalId = String(a.principalId);
-    const authorizer: Record<string, unknown> = { principalId, integrationLatency };
+    // No prototype: context keys are the authorizer's choice (`__proto__` would be lost on a plain object).
+    const authorizer = Object.create(null) as Record<string, unknown>;
+    authorizer.principalId = principalId;
+    authorizer.integrationLatency = integrationLatency;
     if (a.context !== undefined && a.context !== null) {
       if (typeof a.context !== 'object' || Array.isArray(a.context)) return 'context must be an object';
       for (const [k, v] of Object.entries(a.context as Record<string, unknown>)) {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { trustEntryError } from '../events/forwarded.js';
 import { compileSelectionExpression, ExpressionError } from '../routing/selection-expression.js';
 
 /**
@@ -184,7 +185,14 @@ export const ConfigSchema = z
     /** Throttling per route key (AWS `RouteSettings`); messages over it get the error frame "Too Many Requests". */
     routeSettings: z.record(z.string(), RouteSettingsSchema).default({}),
     /** Addresses (CIDR or single IP) of proxies in front of the gateway whose X-Forwarded-For is believed: the client address it names becomes `sourceIp`. */
-    trustProxy: z.array(z.string().min(1)).default([]),
+    trustProxy: z
+      .array(
+        z.string().superRefine((entry, ctx) => {
+          const why = trustEntryError(entry);
+          if (why !== undefined) ctx.addIssue({ code: 'custom', message: `${why} (expected an IP address such as 10.0.0.1 or a CIDR block such as 10.0.0.0/8)` });
+        }),
+      )
+      .default([]),
     shutdown: z
       .object({
         /** On SIGTERM / `close()`: how long running handlers may finish before clients are closed with 1001 and the process exits. */

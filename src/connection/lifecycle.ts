@@ -3,6 +3,7 @@ import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import type { WebSocket } from 'ws';
 import type { Config } from '../config/schema.js';
+import type { TrustProxy } from '../events/forwarded.js';
 import { connectEvent, disconnectEvent, errorFrame, handshakeInfo, messageEvent, type ApiInfo, type HandshakeInfo, type MessageEvent } from '../events/events.js';
 import { IntegrationTimeout, isThenable } from '../integrations/integration.js';
 import { toProxyResult, type ProxyResult } from '../integrations/proxy-response.js';
@@ -42,6 +43,8 @@ export interface LifecycleDeps {
   counters: Counters;
   /** Rate-limited logging for whatever a client or backend can make happen repeatedly. */
   logLimiter: LogLimiter;
+  /** `trustProxy`: peers whose X-Forwarded-For names the client (`sourceIp`). */
+  trustProxy?: TrustProxy | undefined;
 }
 
 export { CLOSE } from './close-codes.js';
@@ -117,17 +120,33 @@ export class ConnectionLifecycle {
     this.sweeper.unref();
     const self = this;
     this.socketListeners = {
+      // Each listener is guarded: a throw here would otherwise be an uncaught exception that ends
+      // the process (every client dropped, no $disconnect); it ends only this connection.
       message(data, isBinary) {
-        self.onMessage((this as ConnSocket)[CONN], data, isBinary);
+        const conn = (this as ConnSocket)[CONN];
+        try {
+          self.onMessage(conn, data, isBinary);
+        } catch (err) {
+          self.internalError(conn, err, 'message');
+        }
       },
       error(err) {
         const conn = (this as ConnSocket)[CONN];
-        conn.closeCause ??= causeOfSocketError(err.code);
-        // A client breaking the protocol is bad input: logged (once per connection: ws closes it).
-        self.d.logger.info({ connectionId: conn.id, code: err.code, err: err.message }, 'connection closed: protocol error');
+        try {
+          conn.closeCause ??= causeOfSocketError(err.code);
+          // A client breaking the protocol is bad input: logged (once per connection: ws closes it).
+          self.d.logger.info({ connectionId: conn.id, code: err.code, err: err.message }, 'connection closed: protocol error');
+        } catch (e) {
+          self.internalError(conn, e, 'error');
+        }
       },
       close(code, reason) {
-        self.onClose((this as ConnSocket)[CONN], code, reason);
+        const conn = (this as ConnSocket)[CONN];
+        try {
+          self.onClose(conn, code, reason);
+        } catch (err) {
+          self.internalError(conn, err, 'close');
+        }
       },
       ping() {
         (this as ConnSocket)[CONN].lastActiveAt = Date.now();
@@ -171,7 +190,11 @@ export class ConnectionLifecycle {
   private async upgrade(req: IncomingMessage, socket: Duplex, head: Buffer, rawPath: string, rawQuery: string): Promise<void> {
     const { transport, limits, logger } = this.d;
     const now = Date.now();
-    const sourceIp = normalizeIp(req.socket.remoteAddress);
+    const peerIp = normalizeIp(req.socket.remoteAddress);
+    // Behind a trusted proxy the client is the right-most untrusted hop of X-Forwarded-For.
+    const trusted = this.d.trustProxy?.trusts(peerIp) === true;
+    const xff = req.headers['x-forwarded-for'];
+    const sourceIp = trusted && xff !== undefined ? this.d.trustProxy!.clientAddress(peerIp, typeof xff === 'string' ? [xff] : xff) : peerIp;
     const userAgent = req.headers['user-agent'];
     const conn = new Connection(
       newConnectionId(),
@@ -182,7 +205,7 @@ export class ConnectionLifecycle {
       this.d.nodeId,
       limits.sendBufferBytes,
     );
-    const hs = handshakeInfo(req, rawQuery, sourceIp, false);
+    const hs = handshakeInfo(req, rawQuery, peerIp, false, trusted);
 
     if (this.d.authorize) {
       let outcome: AuthorizeOutcome;
@@ -211,7 +234,13 @@ export class ConnectionLifecycle {
         // AWS: a failing $connect Lambda gives 502; a timeout is a gateway timeout.
         return transport.reject(socket, timedOut ? 504 : 502, JSON.stringify({ message: timedOut ? 'Endpoint request timed out' : 'Internal server error' }));
       }
-      if (result.statusCode < 200 || result.statusCode > 299) {
+      if (result.statusCode < 200) {
+        // A 1xx is no refusal (a 101 would tell the client it was upgraded): malformed, 500 as on AWS.
+        this.d.counters.inc('malformedAnswers', 'statusCode');
+        this.d.logLimiter.log('warn', 'malformed:connect-status', { connectionId: conn.id, status: result.statusCode }, '$connect answered a 1xx status: handshake answered 500');
+        return transport.reject(socket, 500, '{"message":"Internal server error"}');
+      }
+      if (result.statusCode > 299) {
         logger.debug({ connectionId: conn.id, status: result.statusCode }, '$connect refused the connection');
         return transport.reject(socket, result.statusCode, result.body, result.headers);
       }
@@ -231,9 +260,29 @@ export class ConnectionLifecycle {
     // Opened after the drain closed everyone (its handshake outlived the grace): closed at once.
     if (this.closingAll) conn.close(CLOSE.shutdown.code, CLOSE.shutdown.reason);
     else if (this.shuttingDown) ws.pause(); // as every client is during the drain
-    if (result?.switchboard !== undefined) this.directives(conn, result.switchboard, '$connect');
-    // A route response on $connect sends the body once the socket is open.
-    if (route?.routeResponse && result?.body !== undefined) this.reply(conn, result, newRequestId());
+    try {
+      if (result?.switchboard !== undefined) this.directives(conn, result.switchboard, '$connect');
+      // A route response on $connect sends the body once the socket is open.
+      if (route?.routeResponse && result?.body !== undefined) this.reply(conn, result, newRequestId());
+    } catch (err) {
+      // The socket is a WebSocket now: an HTTP 500 can no longer be the answer.
+      this.internalError(conn, err, 'connect');
+    }
+  }
+
+  /**
+   * An unexpected fault during a handshake (before the socket became a WebSocket): answered 500,
+   * counted (`internalErrors[handshake]`), logged rate-limited, and the socket destroyed soon
+   * after so a client that never closes its side does not keep it.
+   */
+  upgradeFailed(socket: Duplex, err: unknown): void {
+    try {
+      this.d.counters.inc('internalErrors', 'handshake');
+      this.d.logLimiter.log('error', 'internal:handshake', { err: describeError(err) }, 'internal error during a handshake: answered 500');
+      this.d.transport.reject(socket, 500);
+    } finally {
+      if (!socket.destroyed) setTimeout(() => socket.destroy(), 1000).unref();
+    }
   }
 
   private open(conn: Connection, ws: WebSocket): void {
@@ -320,7 +369,16 @@ export class ConnectionLifecycle {
     conn.send(errorFrame('Too Many Requests', conn.id, newRequestId()), false);
   }
 
+  /** Applies an integration's answer; a fault while doing so (a getter in the answer that throws…) ends only this connection. */
   private onResult(conn: Connection, route: Route, event: MessageEvent, raw: unknown): void {
+    try {
+      this.applyResult(conn, route, event, raw);
+    } catch (err) {
+      this.internalError(conn, err, 'answer');
+    }
+  }
+
+  private applyResult(conn: Connection, route: Route, event: MessageEvent, raw: unknown): void {
     let result: ProxyResult;
     try {
       result = toProxyResult(raw);
@@ -333,6 +391,14 @@ export class ConnectionLifecycle {
   }
 
   private onFailure(conn: Connection, route: Route, event: MessageEvent, err: unknown): void {
+    try {
+      this.answerFailure(conn, route, event, err);
+    } catch (e) {
+      this.internalError(conn, e, 'failure');
+    }
+  }
+
+  private answerFailure(conn: Connection, route: Route, event: MessageEvent, err: unknown): void {
     const timedOut = err instanceof IntegrationTimeout;
     // A client can make this happen for every message it sends: one line per cause and connection per window.
     this.d.logLimiter.log('warn', `${timedOut ? 'integration-timeout' : 'integration-failed'}:${conn.id}`, { err, connectionId: conn.id, route: route.key, requestId: event.requestContext.requestId }, timedOut ? 'integration timed out' : 'integration failed');
@@ -389,6 +455,36 @@ export class ConnectionLifecycle {
     this.table.delete(conn.id);
     void this.d.registry.remove(conn.id);
     this.dispatchDisconnect(conn, code, reason);
+  }
+
+  /**
+   * The last-resort guard for one connection: an unexpected fault while serving it (a listener,
+   * an answer, directives) closes it with 1011, runs its $disconnect once, counts it
+   * (`internalErrors[where]`) and logs the stack, rate-limited. Never throws.
+   */
+  private internalError(conn: Connection, err: unknown, where: string): void {
+    const { code, reason } = CLOSE.internalError;
+    try {
+      this.d.counters.inc('internalErrors', where);
+      this.d.logLimiter.log('error', `internal:${where}`, { connectionId: conn.id, where, err: describeError(err) }, `internal error while serving a connection (${where}): closed it with ${code}`);
+      if (conn.state === 'open') conn.close(code, reason);
+    } catch {
+      try {
+        conn.terminate(code, reason);
+      } catch {
+        // nothing more to try: the checks below still run $disconnect
+      }
+    }
+    try {
+      // Once the socket is closed no close listener runs again: finish here.
+      if (conn.state !== 'closed' && (conn.socket === null || conn.socket.readyState === 3)) {
+        this.table.delete(conn.id);
+        void this.d.registry.remove(conn.id);
+        this.dispatchDisconnect(conn, conn.closeCause?.code ?? code, conn.closeCause?.reason ?? reason);
+      }
+    } catch (e) {
+      this.d.logLimiter.log('error', 'internal:guard', { connectionId: conn.id, err: describeError(e) }, 'internal error while closing a faulty connection');
+    }
   }
 
   /** Runs $disconnect once for an accepted connection; its answer is ignored, its failure logged. */
@@ -462,6 +558,16 @@ export class ConnectionLifecycle {
     for (const conn of this.table.values()) conn.terminate(CLOSE.shutdown.code, CLOSE.shutdown.reason);
     while (this.table.size > 0 && Date.now() < closeBy + 1000) await new Promise((r) => setTimeout(r, 10));
     await Promise.allSettled([...this.pending]);
+  }
+}
+
+/** A thrown value as log fields, whatever it is (a hostile object's getters may throw too). */
+function describeError(err: unknown): { type?: string; message: string; stack?: string } {
+  try {
+    if (err instanceof Error) return { type: String(err.name), message: String(err.message), stack: String(err.stack) };
+    return { message: String(err) };
+  } catch {
+    return { message: 'an error that cannot be described' };
   }
 }
 

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Connection } from '../connection/connection.js';
 import { newRequestId } from '../connection/ids.js';
@@ -65,15 +66,18 @@ export interface AuthorizerEvent {
   methodArn: string;
   headers: Record<string, string>;
   multiValueHeaders: Record<string, string[]>;
-  queryStringParameters?: Record<string, string>;
-  multiValueQueryStringParameters?: Record<string, string[]>;
+  queryStringParameters: Record<string, string>;
+  multiValueQueryStringParameters: Record<string, string[]>;
   stageVariables: Record<string, string>;
   requestContext: RequestContext;
 }
 
 export type GatewayEvent = ConnectEvent | MessageEvent | DisconnectEvent;
 
-/** The parsed parts of an upgrade request that $connect and authorizer events carry. */
+/**
+ * The parsed parts of an upgrade request that $connect and authorizer events carry. The maps have
+ * no prototype: their keys are the client's choice (`constructor`, `__proto__`, `toString`…).
+ */
 export interface HandshakeInfo {
   /** Every header with the client's casing, single-valued (last value wins, as REST v1). */
   headers: Record<string, string>;
@@ -83,35 +87,65 @@ export interface HandshakeInfo {
 }
 
 const HOP_BY_HOP = new Set(['connection', 'upgrade']);
+/** Headers the gateway sets itself (lower case): what a client sends under these names is replaced or extended. */
+const XFF = 'x-forwarded-for';
+const XFP = 'x-forwarded-proto';
+const XFPORT = 'x-forwarded-port';
+const TRACE = 'x-amzn-trace-id';
 
-/** Reads headers (with the client's casing) and the query string of an upgrade request. */
-export function handshakeInfo(req: IncomingMessage, rawQuery: string, sourceIp: string, secure: boolean): HandshakeInfo {
-  const headers: Record<string, string> = {};
-  const multiValueHeaders: Record<string, string[]> = {};
+/** A map for keys a client chose: no prototype, so no name is special. */
+function dict<T>(): Record<string, T> {
+  return Object.create(null) as Record<string, T>;
+}
+
+/** `Root=1-{8 hex digits of epoch seconds}-{24 hex digits}`, as AWS writes X-Amzn-Trace-Id. */
+export function traceId(nowMs = Date.now()): string {
+  return `Root=1-${Math.floor(nowMs / 1000).toString(16).padStart(8, '0')}-${randomBytes(12).toString('hex')}`;
+}
+
+/**
+ * Reads headers (with the client's casing) and the query string of an upgrade request, and adds
+ * what API Gateway adds in front of the integration: X-Amzn-Trace-Id, X-Forwarded-For with the
+ * peer's address appended to whatever the client sent, and X-Forwarded-Proto / X-Forwarded-Port
+ * of what the gateway itself serves. When the peer is a trusted proxy (`trustProxy`), the
+ * X-Forwarded-Proto / X-Forwarded-Port it sent are kept.
+ */
+export function handshakeInfo(req: IncomingMessage, rawQuery: string, peerIp: string, secure: boolean, trustedPeer = false): HandshakeInfo {
+  const headers = dict<string>();
+  const multiValueHeaders = dict<string[]>();
   const raw = req.rawHeaders;
+  const forwardedFor: string[] = [];
+  let trace = false;
+  let proto = false;
+  let port = false;
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!;
     const value = raw[i + 1]!;
+    const lower = name.toLowerCase();
+    if (lower === XFF) {
+      forwardedFor.push(value);
+      continue;
+    }
+    if (lower === XFP || lower === XFPORT) {
+      if (!trustedPeer) continue;
+      if (lower === XFP) proto = true;
+      else port = true;
+    } else if (lower === TRACE) trace = true;
     headers[name] = value;
     (multiValueHeaders[name] ??= []).push(value);
   }
-  // What API Gateway adds in front of the integration.
-  const forwarded: Record<string, string> = {
-    'X-Amzn-Trace-Id': `Root=1-${Math.floor(Date.now() / 1000).toString(16)}-${newRequestId()}${newRequestId().slice(8)}`,
-    'X-Forwarded-For': sourceIp,
-    'X-Forwarded-Port': String(req.socket.localPort ?? ''),
-    'X-Forwarded-Proto': secure ? 'https' : 'http',
+  const add = (k: string, v: string) => {
+    headers[k] = v;
+    multiValueHeaders[k] = [v];
   };
-  for (const [k, v] of Object.entries(forwarded)) {
-    if (headers[k] === undefined) {
-      headers[k] = v;
-      multiValueHeaders[k] = [v];
-    }
-  }
+  if (!trace) add('X-Amzn-Trace-Id', traceId());
+  add('X-Forwarded-For', forwardedFor.length === 0 ? peerIp : `${forwardedFor.join(', ')}, ${peerIp}`);
+  if (!port) add('X-Forwarded-Port', String(req.socket.localPort ?? ''));
+  if (!proto) add('X-Forwarded-Proto', secure ? 'https' : 'http');
   const info: HandshakeInfo = { headers, multiValueHeaders };
   if (rawQuery !== '') {
-    const query: Record<string, string> = {};
-    const multiValueQuery: Record<string, string[]> = {};
+    const query = dict<string>();
+    const multiValueQuery = dict<string[]>();
     for (const [k, v] of new URLSearchParams(rawQuery)) {
       query[k] = v;
       (multiValueQuery[k] ??= []).push(v);
@@ -121,6 +155,22 @@ export function handshakeInfo(req: IncomingMessage, rawQuery: string, sourceIp: 
   }
   return info;
 }
+
+/**
+ * A map as an ordinary object for an event, as Lambda's JSON.parse would give it: every key an
+ * own property, `__proto__` included (plain assignment would set the prototype instead).
+ */
+function plain<T>(m: Record<string, T>, skip?: (name: string) => boolean): Record<string, T> {
+  const out: Record<string, T> = {};
+  for (const k in m) {
+    if (skip !== undefined && skip(k)) continue;
+    if (k === '__proto__') Object.defineProperty(out, k, { value: m[k], enumerable: true, writable: true, configurable: true });
+    else out[k] = m[k]!;
+  }
+  return out;
+}
+
+const isHopByHop = (name: string) => HOP_BY_HOP.has(name.toLowerCase());
 
 function context(
   conn: Connection,
@@ -147,17 +197,16 @@ function context(
 
 /** The $connect event. Headers and query string appear only here (and in the authorizer's event). */
 export function connectEvent(conn: Connection, api: ApiInfo, hs: HandshakeInfo, now = Date.now()): ConnectEvent {
-  const headers: Record<string, string> = {};
-  const multiValueHeaders: Record<string, string[]> = {};
-  for (const name in hs.headers) {
-    if (HOP_BY_HOP.has(name.toLowerCase())) continue;
-    headers[name] = hs.headers[name]!;
-    multiValueHeaders[name] = hs.multiValueHeaders[name]!;
-  }
-  const ev: ConnectEvent = { headers, multiValueHeaders, requestContext: context(conn, api, '$connect', 'CONNECT', now, undefined), isBase64Encoded: false };
+  const ev: ConnectEvent = {
+    headers: plain(hs.headers, isHopByHop),
+    multiValueHeaders: plain(hs.multiValueHeaders, isHopByHop),
+    requestContext: context(conn, api, '$connect', 'CONNECT', now, undefined),
+    isBase64Encoded: false,
+  };
+  // AWS omits both query fields when the URL has no query string (spec §2.2).
   if (hs.query) {
-    ev.queryStringParameters = hs.query;
-    ev.multiValueQueryStringParameters = hs.multiValueQuery!;
+    ev.queryStringParameters = plain(hs.query);
+    ev.multiValueQueryStringParameters = plain(hs.multiValueQuery!);
   }
   return ev;
 }
@@ -170,9 +219,9 @@ export function messageEvent(conn: Connection, api: ApiInfo, routeKey: string, b
 /** The $disconnect event, with AWS's fixed synthetic headers. */
 export function disconnectEvent(conn: Connection, api: ApiInfo, code: number, reason: string, now = Date.now()): DisconnectEvent {
   const rc = context(conn, api, '$disconnect', 'DISCONNECT', now, undefined);
-  // AWS places the close fields right after routeKey; rebuild to keep that order.
-  const { routeKey, ...rest } = rc;
-  const requestContext = { routeKey, disconnectStatusCode: code, ...rest, disconnectReason: reason } as RequestContext;
+  // AWS's order: disconnectStatusCode right after routeKey, disconnectReason after messageDirection.
+  const { routeKey, eventType, extendedRequestId, requestTime, messageDirection, ...rest } = rc;
+  const requestContext = { routeKey, disconnectStatusCode: code, eventType, extendedRequestId, requestTime, messageDirection, disconnectReason: reason, ...rest } as RequestContext;
   return {
     headers: { Host: conn.domainName, 'x-api-key': '', 'X-Forwarded-For': '', 'x-restapi': '' },
     multiValueHeaders: { Host: [conn.domainName], 'x-api-key': [''], 'X-Forwarded-For': [''], 'x-restapi': [''] },
@@ -186,21 +235,22 @@ export function routeArn(api: ApiInfo, routeKey: string): string {
   return `arn:aws:execute-api:${api.region}:${api.accountId}:${api.apiId}/${api.stage}/${routeKey}`;
 }
 
-/** The REQUEST authorizer's event: every handshake header (including Connection and Upgrade), the query string and the $connect context. */
+/**
+ * The REQUEST authorizer's event: every handshake header (including Connection and Upgrade), the
+ * query string and the $connect context. Unlike $connect, AWS always sends both query fields,
+ * `{}` without a query string (capture: spec/aws-events/authorizer.json).
+ */
 export function authorizerEvent(conn: Connection, api: ApiInfo, hs: HandshakeInfo, now = Date.now()): AuthorizerEvent {
-  const ev: AuthorizerEvent = {
+  return {
     type: 'REQUEST',
     methodArn: routeArn(api, '$connect'),
-    headers: hs.headers,
-    multiValueHeaders: hs.multiValueHeaders,
+    headers: plain(hs.headers),
+    multiValueHeaders: plain(hs.multiValueHeaders),
+    queryStringParameters: hs.query ? plain(hs.query) : {},
+    multiValueQueryStringParameters: hs.multiValueQuery ? plain(hs.multiValueQuery) : {},
     stageVariables: {},
     requestContext: context(conn, api, '$connect', 'CONNECT', now, undefined),
   };
-  if (hs.query) {
-    ev.queryStringParameters = hs.query;
-    ev.multiValueQueryStringParameters = hs.multiValueQuery!;
-  }
-  return ev;
 }
 
 /**

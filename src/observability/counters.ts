@@ -13,7 +13,10 @@
  *   closed[cause]             closes the gateway started, by cause of the CLOSE table
  *   handshakeRefused[status]  handshakes refused before $connect ran, by HTTP status
  *   managementRefused[status] management calls refused, by HTTP status
- *   internalErrors[where]     unexpected faults caught by a last-resort guard
+ *   internalErrors[where]     unexpected faults caught by a last-resort guard (message, close, error,
+ *                             answer, failure, connect, handshake)
+ *   malformedAnswers[field]   integration answers the gateway would not use as given
+ *                             (`Sec-WebSocket-Protocol`, `header`, `statusCode`)
  *   integrationAborted[type]  integration calls past their deadline (http: the request is cancelled;
  *                             handler: abandoned, its answer dropped, as a handler cannot be stopped)
  *   logsSuppressed[key]       log lines folded into a rate-limited summary

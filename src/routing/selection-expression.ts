@@ -3,11 +3,16 @@
  *   `$request.body.action`                               → the `action` field of the JSON body
  *   `${request.body.service}/${request.body.action}`     → variables mixed with literals
  *   `action`, `$default`                                 → literals
- * A path that finds nothing yields "" (as on AWS); a body that is not a JSON object cannot be
- * evaluated and the caller falls back to `$default`.
+ * A path that finds nothing yields "" (as on AWS), so the route is `$default`. A path that finds
+ * something other than a string (number, boolean, null, array, object) routes to `$default` too,
+ * as on AWS: such a value is never turned into route-key text (which would mean walking a value
+ * the client chose, of any depth). A body that is not a JSON object cannot be evaluated and the
+ * caller falls back to `$default`. Only the body's own properties count (`$request.body.constructor`
+ * on `{}` is missing, not a function). Nothing here recurses: JSON.parse is iterative in V8 and
+ * copes with nesting far deeper than any message limit allows (checked at depth 1,000,000).
  */
 
-/** Evaluates against a message body; `undefined` when the body cannot be evaluated (not a JSON object). */
+/** Evaluates against a message body; `undefined` when the body cannot be evaluated (not a JSON object, or a non-string value). */
 export type CompiledExpression = (body: string) => string | undefined;
 
 type Segment = string | number;
@@ -25,19 +30,13 @@ function parsePath(text: string): Segment[] {
   return out;
 }
 
-/** Turns a found value into route-key text the way API Gateway does (arrays as `[a, b]`). */
-function stringify(v: unknown): string {
-  if (v === undefined || v === null) return '';
-  if (typeof v === 'string') return v;
-  if (Array.isArray(v)) return `[${v.map(stringify).join(', ')}]`;
-  if (typeof v === 'object') return JSON.stringify(v);
-  return String(v);
-}
+const hasOwn = Object.prototype.hasOwnProperty;
 
+/** The value at `path` (own properties only), or undefined when the path finds nothing. */
 function lookup(root: unknown, path: Segment[]): unknown {
   let v: unknown = root;
   for (let i = 0; i < path.length; i++) {
-    if (v === null || typeof v !== 'object') return undefined;
+    if (v === null || typeof v !== 'object' || !hasOwn.call(v, path[i]!)) return undefined;
     v = (v as Record<string | number, unknown>)[path[i]!];
   }
   return v;
@@ -66,13 +65,16 @@ export function compileSelectionExpression(expr: string): CompiledExpression {
       return (body) => {
         const obj = parseObject(body);
         if (obj === undefined) return undefined;
+        if (!hasOwn.call(obj, key)) return '';
         const v = (obj as Record<string | number, unknown>)[key];
-        return typeof v === 'string' ? v : stringify(v);
+        return typeof v === 'string' ? v : undefined;
       };
     }
     return (body) => {
       const obj = parseObject(body);
-      return obj === undefined ? undefined : stringify(lookup(obj, path));
+      if (obj === undefined) return undefined;
+      const v = lookup(obj, path);
+      return v === undefined ? '' : typeof v === 'string' ? v : undefined;
     };
   }
   if (expr.startsWith('$request') || expr.includes('${') === false && expr.startsWith('$') && expr !== '$default') {
@@ -93,7 +95,14 @@ export function compileSelectionExpression(expr: string): CompiledExpression {
     const obj = parseObject(body);
     if (obj === undefined) return undefined;
     let out = '';
-    for (const p of parts) out += 'literal' in p ? p.literal : stringify(lookup(obj, p.path));
+    for (const p of parts) {
+      if ('literal' in p) out += p.literal;
+      else {
+        const v = lookup(obj, p.path);
+        if (typeof v === 'string') out += v;
+        else if (v !== undefined) return undefined; // a non-string value: $default, as on AWS
+      }
+    }
     return out;
   };
 }

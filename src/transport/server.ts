@@ -187,7 +187,10 @@ export class Transport {
 
   /**
    * Completes the handshake with the headers and subprotocol $connect returned. Resolves with
-   * the socket, or null when the client went away meanwhile.
+   * the socket, or null when the client went away meanwhile or the answer cannot be used: a
+   * Sec-WebSocket-Protocol that is not a token list (it is written into the 101 response, so
+   * CR/LF there would inject headers) is answered 500, as AWS answers a malformed integration
+   * answer. Other headers with a bad name or value are left out of the 101 response.
    */
   accept(req: IncomingMessage, socket: Duplex, head: Buffer, headers: Record<string, string> | undefined): Promise<WebSocket | null> {
     if (socket.destroyed || !socket.writable) return Promise.resolve(null);
@@ -196,8 +199,16 @@ export class Transport {
     if (headers) {
       for (const [name, value] of Object.entries(headers)) {
         const lower = name.toLowerCase();
-        if (lower === 'sec-websocket-protocol') protocol = value;
-        else if (!HANDSHAKE_HEADERS.has(lower) && !/[\r\n]/.test(value) && /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name)) extra.push(`${name}: ${value}`);
+        if (lower === 'sec-websocket-protocol') {
+          if (typeof value !== 'string' || !TOKEN_LIST.test(value)) {
+            this.opts.counters.inc('malformedAnswers', 'Sec-WebSocket-Protocol');
+            this.opts.logLimiter.log('warn', 'malformed:subprotocol', { value: JSON.stringify(String(value).slice(0, 200)) }, 'handshake answered 500: the $connect answer\'s Sec-WebSocket-Protocol is not a list of tokens');
+            this.reject(socket, 500, '{"message":"Internal server error"}');
+            return Promise.resolve(null);
+          }
+          protocol = value;
+        } else if (!HANDSHAKE_HEADERS.has(lower) && TOKEN.test(name) && typeof value === 'string' && FIELD_VALUE.test(value)) extra.push(`${name}: ${value}`);
+        else this.opts.counters.inc('malformedAnswers', 'header');
       }
     }
     this.accepting.set(req, { protocol, headers: extra });
@@ -274,6 +285,12 @@ function restoreConnectionHeader(req: IncomingMessage, raw: string[]): void {
   if (values.length > 0) headers.connection = values.join(', ');
   req.rawHeaders = raw;
 }
+/** An RFC 7230 token (header names, subprotocols). */
+const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+/** Sec-WebSocket-Protocol: tokens separated by commas (RFC 6455 §4.3), optional spaces around them. */
+const TOKEN_LIST = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+(?:[ \t]*,[ \t]*[!#$%&'*+.^_`|~0-9A-Za-z-]+)*$/;
+/** An RFC 7230 field value: visible characters, spaces and tabs; no CR, LF or other controls. */
+const FIELD_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
 
 /** Headers a refusal owns; a refusing $connect's answer cannot override them. */
 const REFUSAL_OWNED = new Set(['connection', 'content-length', 'transfer-encoding']);
