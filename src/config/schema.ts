@@ -16,6 +16,18 @@ export const IdentitySourceSchema = z
   .string()
   .regex(/^route\.request\.(header|querystring)\.[^\s.]+$/, 'expected route.request.header.NAME or route.request.querystring.NAME');
 
+/** A function called through the Lambda Invoke API (`@aws-sdk/client-lambda`). */
+export const LambdaSchema = z
+  .object({
+    /** Function name, partial ARN or full ARN (with an optional `:qualifier`). */
+    functionName: z.string().min(1),
+    /** Invoke endpoint; default: AWS's for the region (a local Lambda emulator's URL for development). */
+    endpoint: z.url().optional(),
+    /** Region of the function; default: the gateway's `region`. */
+    region: z.string().min(1).optional(),
+  })
+  .strict();
+
 /** An authorizer on $connect (REQUEST authorizer: a handler module or an HTTP endpoint). */
 export const AuthorizerSchema = z
   .object({
@@ -23,6 +35,12 @@ export const AuthorizerSchema = z
     handler: z.string().regex(HANDLER_REF, 'expected "path/to/module#export"').optional(),
     /** An HTTP endpoint that receives the authorizer event as a JSON POST and answers the authorizer's JSON. */
     http: z.url().optional(),
+    /** Environment variables this function sees (serverless.yml `environment`, SAM `Environment.Variables`); merged over the gateway's own. Isolated per function with `isolation: worker`. */
+    environment: z.record(z.string(), z.string()).optional(),
+    /** `inline` (default: in the gateway process, fastest) or `worker` (a pool of worker threads: hard timeouts, crash containment, per-function environment). Defaults to the top-level `isolation`. */
+    isolation: z.enum(['inline', 'worker']).optional(),
+    /** Lambda integration: the event is sent with the Lambda Invoke API (real AWS or a compatible endpoint). */
+    lambda: LambdaSchema.optional(),
     /** Identity sources; when any is missing or empty the client is refused with 401 and the authorizer is not called. */
     identitySource: z.array(IdentitySourceSchema).default([]),
     /** Authorizer timeout (AWS: 10 s, not adjustable). */
@@ -31,7 +49,7 @@ export const AuthorizerSchema = z
     resultTtlSeconds: z.number().int().min(0).max(3600).default(0),
   })
   .strict()
-  .refine((a) => (a.handler ? 1 : 0) + (a.http ? 1 : 0) === 1, { message: 'an authorizer needs exactly one of "handler" or "http"' })
+  .refine((a) => [a.handler, a.http, a.lambda].filter((x) => x !== undefined).length === 1, { message: 'an authorizer needs exactly one of "handler", "http" or "lambda"' })
   // The cache is keyed by the identity-source values: without any, it would silently never cache.
   .refine((a) => a.resultTtlSeconds === 0 || a.identitySource.length > 0, { path: ['resultTtlSeconds'], message: 'a result cache (resultTtlSeconds > 0) needs at least one identitySource to key on' });
 
@@ -42,6 +60,24 @@ export const RouteSchema = z
     handler: z.string().regex(HANDLER_REF, 'expected "path/to/module#export"').optional(),
     /** HTTP integration: the AWS event is POSTed as JSON; the answer is a Lambda proxy response in JSON. */
     http: z.url().optional(),
+    /** Environment variables this function sees (serverless.yml `environment`, SAM `Environment.Variables`); merged over the gateway's own. Isolated per function with `isolation: worker`. */
+    environment: z.record(z.string(), z.string()).optional(),
+    /** `inline` (default: in the gateway process, fastest) or `worker` (a pool of worker threads: hard timeouts, crash containment, per-function environment). Defaults to the top-level `isolation`. */
+    isolation: z.enum(['inline', 'worker']).optional(),
+    /** Lambda integration: the event is sent with the Lambda Invoke API (real AWS or a compatible endpoint). */
+    lambda: LambdaSchema.optional(),
+    /** AWS HTTP_PROXY: the raw message body is POSTed to this URL (connection id in the `connectionId` header) and the backend's body is the route response; unlike `http`, which POSTs the event as JSON. */
+    httpProxy: z.url().optional(),
+    /** AWS MOCK: answer without a backend (`$connect` accepts; a two-way route sends `body`). */
+    mock: z
+      .object({
+        /** Status of the mock answer; a $connect mock outside 2xx refuses the handshake. */
+        statusCode: z.number().int().min(100).max(599).default(200),
+        /** Route response body (sent to the caller on a two-way route). */
+        body: z.string().optional(),
+      })
+      .strict()
+      .optional(),
     /** Two-way route: send the integration's `body` back to the calling client (AWS: a route response with key $default). */
     routeResponse: z.boolean().optional(),
     /** AWS spelling of the same switch; only `$default` exists on AWS. */
@@ -56,7 +92,7 @@ export const RouteSchema = z
     authorizationType: z.enum(['NONE', 'CUSTOM', 'AWS_IAM']).optional(),
   })
   .strict()
-  .refine((r) => (r.handler ? 1 : 0) + (r.http ? 1 : 0) <= 1, { message: 'a route takes one integration: "handler" or "http", not both' });
+  .refine((r) => [r.handler, r.http, r.httpProxy, r.lambda, r.mock].filter((x) => x !== undefined).length <= 1, { message: 'a route takes one integration: one of "handler", "http", "httpProxy", "lambda" or "mock", not several' });
 
 export const LimitsSchema = z
   .object({
@@ -201,6 +237,27 @@ export const ConfigSchema = z
       .strict()
       .default({ graceSeconds: 25 }),
     management: ManagementSchema.default(ManagementSchema.parse({})),
+    /** Where handlers run unless a route says otherwise: `inline` (in the gateway process) or `worker` (worker threads). */
+    isolation: z.enum(['inline', 'worker']).default('inline'),
+    /** Serve `wss://` and `https://` on the same port: PEM file paths (relative to the config file). */
+    tls: z
+      .object({
+        cert: z.string().min(1),
+        key: z.string().min(1),
+      })
+      .strict()
+      .optional(),
+    /** The admin listener (metrics, health, admin API, dashboard); off unless configured. */
+    admin: z
+      .object({
+        host: z.string().min(1).default('127.0.0.1'),
+        /** 0 picks a free port. */
+        port: z.number().int().min(0).max(65_535).default(9090),
+        /** Bearer token every admin route except /health and /ready requires; without one, the admin API and dashboard are refused. */
+        token: z.string().min(16).optional(),
+      })
+      .strict()
+      .optional(),
     /** Set AWS_REGION, AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI and credentials in process.env so in-process handlers can call back unchanged. */
     handlerEnvironment: z.boolean().default(true),
     logging: z
@@ -225,8 +282,8 @@ export const ConfigSchema = z
         continue;
       }
       const needsIntegration = key !== '$connect' && key !== '$disconnect';
-      if (needsIntegration && !route.handler && !route.http) {
-        ctx.addIssue({ code: 'custom', path: ['routes', key], message: 'a message route needs "handler" or "http"' });
+      if (needsIntegration && !route.handler && !route.http && !route.httpProxy && !route.lambda && !route.mock) {
+        ctx.addIssue({ code: 'custom', path: ['routes', key], message: 'a message route needs an integration: "handler", "http", "httpProxy", "lambda" or "mock"' });
       }
       if ((route.authorizer || route.authorizationType) && key !== '$connect') {
         ctx.addIssue({ code: 'custom', path: ['routes', key], message: 'authorizers apply to $connect only (as on AWS)' });
