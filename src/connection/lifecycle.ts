@@ -12,7 +12,7 @@ import type { Counters } from '../observability/counters.js';
 import type { LogLimiter } from '../observability/log-limiter.js';
 import type { Transport } from '../transport/server.js';
 import { ABNORMAL_REASON, CLOSE, NO_STATUS_REASON } from './close-codes.js';
-import { Connection } from './connection.js';
+import { Connection, SendBudget } from './connection.js';
 import { newConnectionId, newRequestId } from './ids.js';
 
 /** What an authorizer decided about a handshake (issue: authorizers on $connect). */
@@ -89,6 +89,9 @@ export class ConnectionLifecycle {
   private shuttingDown = false;
   private readonly idleMs: number;
   private readonly maxMs: number;
+  private readonly slowMs: number;
+  /** Bytes waiting in all send buffers of this node, against `limits.sendBufferTotalBytes`. */
+  readonly budget: SendBudget;
   // One listener of each kind for all sockets; `this` is the socket, which carries its connection.
   private readonly socketListeners: {
     message: (this: WebSocket, data: Buffer, isBinary: boolean) => void;
@@ -100,9 +103,11 @@ export class ConnectionLifecycle {
   constructor(private readonly d: LifecycleDeps) {
     this.idleMs = d.limits.idleTimeoutSeconds * 1000;
     this.maxMs = d.limits.maxConnectionSeconds * 1000;
+    this.slowMs = d.limits.slowConsumerSeconds * 1000;
+    this.budget = new SendBudget(d.limits.sendBufferTotalBytes, d.counters);
     // One sweep over all connections and in-flight calls, instead of a timer per connection reset
     // on every message and a timer per call. Its period bounds how late a limit can fire.
-    const shortest = Math.min(this.idleMs, this.maxMs, d.routes.shortestTimeoutMs());
+    const shortest = Math.min(this.idleMs, this.maxMs, this.slowMs, d.routes.shortestTimeoutMs());
     const every = Math.max(10, Math.min(1000, shortest / 10));
     this.sweeper = setInterval(() => this.sweep(), every);
     this.sweeper.unref();
@@ -146,6 +151,7 @@ export class ConnectionLifecycle {
       this.d.domainName ?? req.headers.host ?? 'localhost',
       this.d.nodeId,
       limits.sendBufferBytes,
+      this.budget,
     );
     const hs = handshakeInfo(req, rawQuery, sourceIp, false);
 
@@ -273,27 +279,36 @@ export class ConnectionLifecycle {
     if (route.routeResponse && result.body !== undefined) this.reply(conn, result);
   }
 
+  /** Answers a failed or timed-out call with AWS's error frame; logged once per route and cause per window (a client can repeat it at will). */
   private onFailure(conn: Connection, route: Route, event: MessageEvent, err: unknown): void {
     const timedOut = err instanceof IntegrationTimeout;
-    this.d.logger.warn({ err, connectionId: conn.id, route: route.key, requestId: event.requestContext.requestId }, timedOut ? 'integration timed out' : 'integration failed');
-    conn.send(errorFrame(timedOut ? 'Endpoint request timed out' : 'Internal server error', conn.id, event.requestContext.requestId), false);
+    this.d.counters.inc('integrationFailed', timedOut ? 'timeout' : 'error');
+    this.d.logLimiter.log('warn', `${timedOut ? 'integration-timeout' : 'integration-failed'}:${route.key}`, { err, connectionId: conn.id, route: route.key, requestId: event.requestContext.requestId }, timedOut ? 'integration timed out' : 'integration failed');
+    const outcome = conn.send(errorFrame(timedOut ? 'Endpoint request timed out' : 'Internal server error', conn.id, event.requestContext.requestId), false);
+    if (outcome !== 'ok') this.undelivered(conn, outcome, 'error frame not delivered');
   }
 
-  /** Sends a route response to the caller; a full buffer or a closed socket is logged, not hidden. */
+  /** Sends a route response to the caller; a full buffer or a closed socket is counted and logged, not hidden. */
   private reply(conn: Connection, result: ProxyResult): void {
     const outcome = result.isBase64Encoded ? conn.send(Buffer.from(result.body!, 'base64'), true) : conn.send(result.body!, false);
-    if (outcome !== 'ok') this.d.logger.warn({ connectionId: conn.id, outcome }, 'route response not delivered');
+    if (outcome !== 'ok') this.undelivered(conn, outcome, 'route response not delivered');
+  }
+
+  /** A frame the gateway owed a client was dropped (buffer full, or the client left): a counter, and a line per connection per window. */
+  private undelivered(conn: Connection, outcome: 'full' | 'gone', msg: string): void {
+    this.d.counters.inc('undelivered', outcome);
+    this.d.logLimiter.log('warn', `undelivered:${conn.id}`, { connectionId: conn.id, outcome }, msg);
   }
 
   private directives(conn: Connection, directives: unknown, routeKey: string): void {
     if (!this.d.applyDirectives) {
-      this.d.logger.warn({ connectionId: conn.id, route: routeKey }, 'ignored "switchboard" directives in a handler answer: not supported by this gateway');
+      this.d.logLimiter.log('warn', `directives-ignored:${routeKey}`, { connectionId: conn.id, route: routeKey }, 'ignored "switchboard" directives in a handler answer: not supported by this gateway');
       return;
     }
     try {
       this.d.applyDirectives(conn, directives, routeKey);
     } catch (err) {
-      this.d.logger.warn({ err, connectionId: conn.id, route: routeKey }, 'invalid "switchboard" directives in a handler answer');
+      this.d.logLimiter.log('warn', `directives-invalid:${routeKey}`, { err, connectionId: conn.id, route: routeKey }, 'invalid "switchboard" directives in a handler answer');
     }
   }
 
@@ -307,6 +322,7 @@ export class ConnectionLifecycle {
     else if (code === 1006) reason = ABNORMAL_REASON;
     else reason = reasonBuf.toString();
     this.table.delete(conn.id);
+    conn.releaseBuffer();
     void this.d.registry.remove(conn.id);
     this.dispatchDisconnect(conn, code, reason);
   }
@@ -319,22 +335,37 @@ export class ConnectionLifecycle {
     if (!route?.integration) return;
     const p = route.integration
       .invoke(disconnectEvent(conn, this.d.api, code, reason), route.timeoutMs, route.functionName)
-      .catch((err: unknown) => this.d.logger.warn({ err, connectionId: conn.id }, '$disconnect integration failed'))
+      .catch((err: unknown) => this.d.logLimiter.log('warn', 'disconnect-failed', { err, connectionId: conn.id }, '$disconnect integration failed'))
       .finally(() => this.pending.delete(p));
     this.pending.add(p);
   }
 
-  /** Closes connections past the idle timeout or the maximum duration (AWS: 1001 "Going away"). */
+  /**
+   * Closes connections past the idle timeout or the maximum duration (AWS: 1001 "Going away"),
+   * and slow consumers (1008); re-samples every send buffer into the node's budget on the way.
+   */
   private sweep(): void {
     const now = Date.now();
     for (const call of this.inFlight) {
       if (now >= call.deadline && this.settle(call)) this.onFailure(call.conn, call.route, call.event, new IntegrationTimeout(call.route.timeoutMs));
     }
+    let buffered = 0;
     for (const conn of this.table.values()) {
+      const slow = conn.sampleBuffer(now, this.slowMs);
+      buffered += conn.buffered;
       if (conn.state !== 'open') continue;
+      if (slow) {
+        // Its close frame queues behind the backlog (a client that catches up reads why); close() terminates it if it never does.
+        if (conn.close(CLOSE.slowConsumer.code, CLOSE.slowConsumer.reason)) {
+          this.d.counters.inc('closed', 'slowConsumer');
+          this.d.logLimiter.log('warn', 'slow-consumer', { connectionId: conn.id, buffered: conn.buffered, limit: this.d.limits.slowConsumerSeconds }, 'connection closed: slow consumer (send buffer full for limits.slowConsumerSeconds)');
+        }
+        continue;
+      }
       if (now - conn.connectedAt >= this.maxMs) conn.close(CLOSE.maxDuration.code, CLOSE.maxDuration.reason);
       else if (now - conn.lastActiveAt >= this.idleMs) conn.close(CLOSE.idle.code, CLOSE.idle.reason);
     }
+    this.budget.total = buffered; // the exact sum, so no drift outlives a sweep
   }
 
   /**
