@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import type { LogLimiter } from '../observability/log-limiter.js';
 import type { Config } from '../config/schema.js';
 import type { Authorize } from '../connection/lifecycle.js';
 import type { ApiInfo } from '../events/events.js';
@@ -15,6 +16,8 @@ export interface AuthorizerDeps {
   api: ApiInfo;
   credentials: CredentialStore;
   logger: Logger;
+  /** Rate-limited logging: clients can make handshakes fail over and over. */
+  logLimiter: LogLimiter;
 }
 
 /**
@@ -25,9 +28,9 @@ export async function createAuthorize(deps: AuthorizerDeps): Promise<Authorize |
   const route = deps.config.routes.$connect;
   if (route === undefined) return undefined;
   if (route.authorizationType === 'AWS_IAM') {
-    return iamHandshake(new SigV4Verifier({ credentials: deps.credentials, regions: deps.config.management.regions }), deps.logger);
+    return iamHandshake(new SigV4Verifier({ credentials: deps.credentials, regions: deps.config.management.regions }), deps.logLimiter);
   }
   if (route.authorizer === undefined) return undefined;
   const integration = await createIntegration(route.authorizer, deps.baseDir, deps.config.region, deps.config.accountId, 'routes.$connect.authorizer');
-  return new RequestAuthorizer(route.authorizer, integration!, deps.api, deps.logger).authorize;
+  return new RequestAuthorizer(route.authorizer, integration!, deps.api, deps.logLimiter).authorize;
 }

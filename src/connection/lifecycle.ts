@@ -119,8 +119,8 @@ export class ConnectionLifecycle {
       error(err) {
         const conn = (this as ConnSocket)[CONN];
         conn.closeCause ??= causeOfSocketError(err.code);
-        // A client breaking the protocol is bad input: logged (once per connection: ws closes it).
-        self.d.logger.info({ connectionId: conn.id, code: err.code, err: err.message }, 'connection closed: protocol error');
+        // A client breaking the protocol is bad input: logged, rate-limited (clients can reconnect and repeat it).
+        self.d.logLimiter.log('info', `protocol-error:${err.code}`, { connectionId: conn.id, code: err.code, err: err.message }, 'connection closed: protocol error');
       },
       close(code, reason) {
         self.onClose((this as ConnSocket)[CONN], code, reason);
@@ -133,11 +133,11 @@ export class ConnectionLifecycle {
 
   /** Handles a WebSocket upgrade for this stage: authorizer, $connect, then accept or reject. */
   async handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, rawPath: string, rawQuery: string): Promise<void> {
-    const { transport, limits, logger } = this.d;
+    const { transport, limits } = this.d;
     socket.on('error', destroyOnError); // a reset during the handshake is the client's business, not a crash
     if (this.shuttingDown) return transport.reject(socket, 503);
     if (limits.maxConnections > 0 && this.table.size >= limits.maxConnections) {
-      logger.warn({ limit: limits.maxConnections }, 'connection refused: maxConnections reached');
+      this.d.logLimiter.log('warn', 'max-connections', { limit: limits.maxConnections }, 'connection refused: maxConnections reached');
       return transport.reject(socket, 429, '{"message":"Too Many Requests"}');
     }
     const now = Date.now();
@@ -160,7 +160,7 @@ export class ConnectionLifecycle {
       try {
         outcome = await this.d.authorize(conn, hs, req, rawPath, rawQuery);
       } catch (err) {
-        logger.error({ err, connectionId: conn.id }, 'authorizer failed');
+        this.d.logLimiter.log('error', 'authorizer-failed', { err, connectionId: conn.id }, 'authorizer failed');
         outcome = { ok: false, status: 500, message: 'Internal server error' };
       }
       if (!outcome.ok) return transport.reject(socket, outcome.status, JSON.stringify({ message: outcome.message }));
@@ -175,12 +175,12 @@ export class ConnectionLifecycle {
         result = toProxyResult(await route.integration.invoke(connectEvent(conn, this.d.api, hs, now), route.timeoutMs, route.functionName));
       } catch (err) {
         const timedOut = err instanceof IntegrationTimeout;
-        logger.warn({ err, connectionId: conn.id, route: '$connect' }, timedOut ? '$connect timed out' : '$connect integration failed');
+        this.d.logLimiter.log('warn', timedOut ? 'connect-timeout' : 'connect-failed', { err, connectionId: conn.id, route: '$connect' }, timedOut ? '$connect timed out' : '$connect integration failed');
         // AWS: a failing $connect Lambda gives 502; a timeout is a gateway timeout.
         return transport.reject(socket, timedOut ? 504 : 502, JSON.stringify({ message: timedOut ? 'Endpoint request timed out' : 'Internal server error' }));
       }
       if (result.statusCode < 200 || result.statusCode > 299) {
-        logger.debug({ connectionId: conn.id, status: result.statusCode }, '$connect refused the connection');
+        this.d.logLimiter.log('debug', `connect-refused:${result.statusCode}`, { connectionId: conn.id, status: result.statusCode }, '$connect refused the connection');
         return transport.reject(socket, result.statusCode, result.body, result.headers);
       }
     }
@@ -285,19 +285,19 @@ export class ConnectionLifecycle {
     this.d.counters.inc('integrationFailed', timedOut ? 'timeout' : 'error');
     this.d.logLimiter.log('warn', `${timedOut ? 'integration-timeout' : 'integration-failed'}:${route.key}`, { err, connectionId: conn.id, route: route.key, requestId: event.requestContext.requestId }, timedOut ? 'integration timed out' : 'integration failed');
     const outcome = conn.send(errorFrame(timedOut ? 'Endpoint request timed out' : 'Internal server error', conn.id, event.requestContext.requestId), false);
-    if (outcome !== 'ok') this.undelivered(conn, outcome, 'error frame not delivered');
+    if (outcome !== 'ok') this.undelivered(conn, outcome, 'error-frame-dropped', 'error frame not delivered');
   }
 
   /** Sends a route response to the caller; a full buffer or a closed socket is counted and logged, not hidden. */
   private reply(conn: Connection, result: ProxyResult): void {
     const outcome = result.isBase64Encoded ? conn.send(Buffer.from(result.body!, 'base64'), true) : conn.send(result.body!, false);
-    if (outcome !== 'ok') this.undelivered(conn, outcome, 'route response not delivered');
+    if (outcome !== 'ok') this.undelivered(conn, outcome, 'reply-dropped', 'route response not delivered');
   }
 
   /** A frame the gateway owed a client was dropped (buffer full, or the client left): a counter, and a line per connection per window. */
-  private undelivered(conn: Connection, outcome: 'full' | 'gone', msg: string): void {
+  private undelivered(conn: Connection, outcome: 'full' | 'gone', key: string, msg: string): void {
     this.d.counters.inc('undelivered', outcome);
-    this.d.logLimiter.log('warn', `undelivered:${conn.id}`, { connectionId: conn.id, outcome }, msg);
+    this.d.logLimiter.log('warn', `${key}:${conn.id}`, { connectionId: conn.id, outcome }, msg);
   }
 
   private directives(conn: Connection, directives: unknown, routeKey: string): void {

@@ -57,7 +57,7 @@ export class Transport {
     this.server = createServer({ keepAliveTimeout: 65_000 }, (req, res) => opts.onRequest(req, res));
     this.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => opts.onUpgrade(req, socket, head));
     this.server.on('clientError', (err: Error & { code?: string }, socket) => {
-      if (err.code !== 'ECONNRESET') opts.logger.info({ err: err.message, code: err.code, sourceIp: (socket as { remoteAddress?: string }).remoteAddress }, 'request refused (400): not valid HTTP');
+      if (err.code !== 'ECONNRESET') opts.logLimiter.log('info', `http-invalid:${err.code}`, { err: err.message, code: err.code, sourceIp: (socket as { remoteAddress?: string }).remoteAddress }, 'request refused (400): not valid HTTP');
       if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
       else socket.destroy();
     });
