@@ -13,6 +13,9 @@
  *   managementRefused[status] management calls refused, by HTTP status
  *   internalErrors[where]     unexpected faults caught by a last-resort guard
  *   integrationAborted[type]  integration calls cancelled at their deadline (handler, http)
+ *   integrationFailed[cause]  message integrations that failed (`error`) or timed out (`timeout`)
+ *   undelivered[outcome]      route responses and error frames a client could not be sent
+ *                             (`full`: its send buffer or the node's budget; `gone`: it left)
  *   logsSuppressed[key]       log lines folded into a rate-limited summary
  */
 export class Counters {
