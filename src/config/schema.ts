@@ -81,7 +81,7 @@ export const LimitsSchema = z
     inflightPerConnection: z.number().int().min(1).default(10),
     /** Bytes that may wait in all send buffers together; beyond it sends to connections that already have bytes waiting are refused (POST 429, fan-outs `full`, route responses dropped), while a connection with an empty buffer is still served. */
     sendBufferTotalBytes: z.number().int().min(1024).default(256 * 1024 * 1024),
-    /** A connection whose send buffer stays full this long (over `sendBufferBytes`, or refused for `sendBufferTotalBytes`) is closed with 1008 "slow consumer" (checked once a second at most). */
+    /** A connection whose send buffer stays full this long (over `sendBufferBytes`, or refused for `sendBufferTotalBytes`) is closed with 1008 "slow consumer" (checked at least once a second). */
     slowConsumerSeconds: z.number().min(0.05).max(3600).default(30),
     /** Time a new TCP connection has to send a complete request head; silent sockets are destroyed after it. */
     handshakeTimeoutMs: z.number().int().min(100).max(600_000).default(10_000),
