@@ -150,7 +150,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
   let lifecycle!: ConnectionLifecycle;
   const bus = new LocalBus((id) => lifecycle.table.get(id));
   const store = new CredentialStore(credentials);
-  const authorize = await createAuthorize({ config, baseDir, api, credentials: store, logger, httpPool });
+  const authorize = await createAuthorize({ config, baseDir, api, credentials: store, logger, logLimiter, httpPool });
   const management = new ManagementApi({
     stage: config.stage,
     messageBytes: config.limits.messageBytes,
@@ -168,13 +168,13 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
   const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     const { rawPath, rawQuery, segments } = splitTarget(req.url);
     if (segments.length !== 1 || segments[0] !== config.stage) {
-      logger.info({ path: rawPath, sourceIp: req.socket.remoteAddress }, 'handshake refused (403): not this stage');
+      logLimiter.log('info', 'handshake-refused:403', { path: rawPath, sourceIp: req.socket.remoteAddress }, 'handshake refused (403): not this stage');
       return transport.reject(socket, 403, '{"message":"Forbidden"}');
     }
     const key = req.headers['sec-websocket-key'];
     const version = req.headers['sec-websocket-version'];
     if (req.method !== 'GET' || req.headers.upgrade?.toLowerCase() !== 'websocket' || !key || !WS_KEY.test(key) || (version !== '13' && version !== '8')) {
-      logger.info({ path: rawPath, sourceIp: req.socket.remoteAddress, method: req.method, version }, 'handshake refused (400): not a valid WebSocket handshake');
+      logLimiter.log('info', 'handshake-refused:400', { path: rawPath, sourceIp: req.socket.remoteAddress, method: req.method, version }, 'handshake refused (400): not a valid WebSocket handshake');
       return transport.reject(socket, 400, '{"message":"Bad WebSocket handshake"}');
     }
     lifecycle.handleUpgrade(req, socket, head, rawPath, rawQuery).catch((err: unknown) => lifecycle.upgradeFailed(socket, err));
@@ -196,7 +196,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     if (segments.some((s) => s.startsWith('@'))) {
       // A management call for another stage: AWS answers 403 Forbidden.
       const requestId = newRequestId();
-      logger.info({ requestId, method: req.method, path: rawPath, status: 403 }, 'management call refused: not this stage');
+      logLimiter.log('info', 'management-refused:wrong-stage', { requestId, method: req.method, path: rawPath, status: 403 }, 'management call refused: not this stage');
       return sendError(res, forbidden(), requestId);
     }
     // A plain HTTP request on the WebSocket URL (AWS: 426 on any path).

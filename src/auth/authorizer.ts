@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import type { LogLimiter } from '../observability/log-limiter.js';
 import type { Config } from '../config/schema.js';
 import type { Authorize } from '../connection/lifecycle.js';
 import type { ApiInfo } from '../events/events.js';
@@ -18,6 +19,8 @@ export interface AuthorizerDeps {
   logger: Logger;
   /** The gateway's HTTP client, for an HTTP authorizer. */
   httpPool: HttpPool;
+  /** Rate-limited logging: clients can make handshakes fail over and over. */
+  logLimiter: LogLimiter;
 }
 
 /**
@@ -28,7 +31,7 @@ export async function createAuthorize(deps: AuthorizerDeps): Promise<Authorize |
   const route = deps.config.routes.$connect;
   if (route === undefined) return undefined;
   if (route.authorizationType === 'AWS_IAM') {
-    return iamHandshake(new SigV4Verifier({ credentials: deps.credentials, regions: deps.config.management.regions }), deps.logger);
+    return iamHandshake(new SigV4Verifier({ credentials: deps.credentials, regions: deps.config.management.regions }), deps.logLimiter);
   }
   if (route.authorizer === undefined) return undefined;
   const integration = await createIntegration(route.authorizer, deps.baseDir, deps.config.region, deps.config.accountId, 'routes.$connect.authorizer', {
@@ -36,5 +39,5 @@ export async function createAuthorize(deps: AuthorizerDeps): Promise<Authorize |
     answerBytes: deps.config.limits.handshakeAnswerBytes,
     answerLimit: 'limits.handshakeAnswerBytes',
   });
-  return new RequestAuthorizer(route.authorizer, integration!, deps.api, deps.logger).authorize;
+  return new RequestAuthorizer(route.authorizer, integration!, deps.api, deps.logLimiter).authorize;
 }

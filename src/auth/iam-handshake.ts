@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http';
-import type { Logger } from 'pino';
 import type { Connection } from '../connection/connection.js';
 import type { AuthorizeOutcome } from '../connection/lifecycle.js';
+import type { LogLimiter } from '../observability/log-limiter.js';
 import type { HandshakeInfo } from '../events/events.js';
 import type { SigV4Verifier } from './sigv4.js';
 
@@ -14,11 +14,11 @@ const FORBIDDEN: AuthorizeOutcome = { ok: false, status: 403, message: 'Forbidde
  * use (the header form is accepted too). The signer becomes the connection's principal and
  * appears in `requestContext.identity` (accessKey, caller, user), as IAM callers do on AWS.
  */
-export function iamHandshake(verifier: SigV4Verifier, logger: Logger) {
+export function iamHandshake(verifier: SigV4Verifier, logLimiter: LogLimiter) {
   return async (conn: Connection, _hs: HandshakeInfo, req: IncomingMessage, rawPath: string, rawQuery: string): Promise<AuthorizeOutcome> => {
     const v = await verifier.verify({ method: req.method ?? 'GET', rawPath, rawQuery, headers: req.headers, body: EMPTY });
     if (!v.ok) {
-      logger.info({ connectionId: conn.id, error: v.errorType, reason: v.message }, 'handshake refused: AWS_IAM signature not valid');
+      logLimiter.log('info', `iam-refused:${v.errorType}`, { connectionId: conn.id, error: v.errorType, reason: v.message }, 'handshake refused: AWS_IAM signature not valid');
       return FORBIDDEN;
     }
     conn.identity.accessKey = v.accessKeyId;

@@ -1,11 +1,11 @@
 import type { IncomingMessage } from 'node:http';
-import type { Logger } from 'pino';
 import type { AuthorizerConfig } from '../config/schema.js';
 import type { Connection } from '../connection/connection.js';
 import type { AuthorizeOutcome } from '../connection/lifecycle.js';
 import { authorizerEvent, type ApiInfo, type HandshakeInfo } from '../events/events.js';
 import { HttpStatusError } from '../integrations/http.js';
 import { IntegrationTimeout, type Integration } from '../integrations/integration.js';
+import type { LogLimiter } from '../observability/log-limiter.js';
 import { evaluatePolicy } from './policy.js';
 
 /** AWS's answers for each way a handshake fails authorization (spec §1.2, §4.2). */
@@ -51,7 +51,7 @@ export class RequestAuthorizer {
     private readonly cfg: AuthorizerConfig,
     private readonly integration: Integration,
     private readonly api: ApiInfo,
-    private readonly logger: Logger,
+    private readonly logLimiter: LogLimiter,
   ) {
     this.sources = cfg.identitySource.map(parseIdentitySource);
     this.functionName = `${api.apiId}-${api.stage}-authorizer`;
@@ -65,7 +65,7 @@ export class RequestAuthorizer {
       // a source named `constructor` would find Object and pass without the client sending it.
       const v = s.from === 'header' ? headerValue(hs, s.name) : hs.query?.[s.name];
       if (v === undefined || v === '') {
-        this.logger.debug({ connectionId: conn.id, identitySource: `route.request.${s.from}.${s.name}` }, 'handshake refused: identity source missing');
+        this.logLimiter.log('debug', 'authorizer-no-identity', { connectionId: conn.id, identitySource: `route.request.${s.from}.${s.name}` }, 'handshake refused: identity source missing');
         return UNAUTHORIZED;
       }
       values.push(v);
@@ -97,16 +97,16 @@ export class RequestAuthorizer {
       if (err instanceof Error && err.message === 'Unauthorized') return UNAUTHORIZED;
       if (err instanceof HttpStatusError && (err.status === 401 || err.status === 403)) return err.status === 401 ? UNAUTHORIZED : FORBIDDEN;
       const why = err instanceof IntegrationTimeout ? `authorizer timed out after ${this.cfg.timeoutMs} ms` : `authorizer failed: ${(err as Error)?.message ?? String(err)}`;
-      this.logger.error({ connectionId: conn.id, err }, why);
+      this.logLimiter.log('error', err instanceof IntegrationTimeout ? 'authorizer-timeout' : 'authorizer-failed', { connectionId: conn.id, err }, why);
       return BROKEN;
     }
     const integrationLatency = Date.now() - started;
     const verdict = this.evaluate(answer, integrationLatency);
     if (typeof verdict === 'string') {
-      this.logger.error({ connectionId: conn.id, reason: verdict }, 'authorizer answer is malformed');
+      this.logLimiter.log('error', 'authorizer-malformed', { connectionId: conn.id, reason: verdict }, 'authorizer answer is malformed');
       return BROKEN;
     }
-    if (!verdict.ok) this.logger.info({ connectionId: conn.id, status: verdict.status }, 'handshake denied by the authorizer');
+    if (!verdict.ok) this.logLimiter.log('info', `authorizer-denied:${verdict.status}`, { connectionId: conn.id, status: verdict.status }, 'handshake denied by the authorizer');
     return verdict;
   }
 

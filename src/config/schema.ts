@@ -129,9 +129,9 @@ export const LimitsSchema = z
      * its deadline; synchronous handler answers never hold one.
      */
     inflightPerConnection: z.number().int().min(1).default(10),
-    /** Bytes that may wait in all send buffers together; beyond it POST answers 429 and fan-outs report `full`. */
+    /** Bytes that may wait in all send buffers together; beyond it sends to connections that already have bytes waiting are refused (POST 429, fan-outs `full`, route responses dropped), while a connection with an empty buffer is still served. */
     sendBufferTotalBytes: z.number().int().min(1024).default(256 * 1024 * 1024),
-    /** A connection whose send buffer stays full this long is closed with 1008 "slow consumer". */
+    /** A connection whose send buffer stays full this long (over `sendBufferBytes`, or refused for `sendBufferTotalBytes`) is closed with 1008 "slow consumer" (checked at least once a second). */
     slowConsumerSeconds: z.number().min(0.05).max(3600).default(30),
     /** Time a new TCP connection has to send a complete request head (counted from its first byte once it sent one); after it the socket is destroyed. A running $connect is not subject to it. */
     handshakeTimeoutMs: z.number().int().min(100).max(600_000).default(10_000),

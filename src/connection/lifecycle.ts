@@ -13,7 +13,7 @@ import type { Counters } from '../observability/counters.js';
 import type { LogLimiter } from '../observability/log-limiter.js';
 import type { Transport } from '../transport/server.js';
 import { ABNORMAL_REASON, CLOSE, NO_STATUS_REASON } from './close-codes.js';
-import { Connection } from './connection.js';
+import { Connection, SendBudget } from './connection.js';
 import { newConnectionId, newRequestId } from './ids.js';
 
 /** What an authorizer decided about a handshake (issue: authorizers on $connect). */
@@ -100,6 +100,9 @@ export class ConnectionLifecycle {
   private readonly idleMs: number;
   private readonly maxMs: number;
   private readonly inflightMax: number;
+  private readonly slowMs: number;
+  /** Bytes waiting in all send buffers of this node, against `limits.sendBufferTotalBytes`. */
+  readonly budget: SendBudget;
   // One listener of each kind for all sockets; `this` is the socket, which carries its connection.
   private readonly socketListeners: {
     message: (this: WebSocket, data: Buffer, isBinary: boolean) => void;
@@ -112,9 +115,11 @@ export class ConnectionLifecycle {
     this.idleMs = d.limits.idleTimeoutSeconds * 1000;
     this.maxMs = d.limits.maxConnectionSeconds * 1000;
     this.inflightMax = d.limits.inflightPerConnection;
+    this.slowMs = d.limits.slowConsumerSeconds * 1000;
+    this.budget = new SendBudget(d.limits.sendBufferTotalBytes, d.counters);
     // One sweep over all connections and in-flight calls, instead of a timer per connection reset
     // on every message and a timer per call. Its period bounds how late a limit can fire.
-    const shortest = Math.min(this.idleMs, this.maxMs, d.routes.shortestTimeoutMs());
+    const shortest = Math.min(this.idleMs, this.maxMs, this.slowMs, d.routes.shortestTimeoutMs());
     const every = Math.max(10, Math.min(1000, shortest / 10));
     this.sweeper = setInterval(() => this.sweep(), every);
     this.sweeper.unref();
@@ -134,8 +139,8 @@ export class ConnectionLifecycle {
         const conn = (this as ConnSocket)[CONN];
         try {
           conn.closeCause ??= causeOfSocketError(err.code);
-          // A client breaking the protocol is bad input: logged (once per connection: ws closes it).
-          self.d.logger.info({ connectionId: conn.id, code: err.code, err: err.message }, 'connection closed: protocol error');
+          // A client breaking the protocol is bad input: logged, rate-limited (clients can reconnect and repeat it).
+          self.d.logLimiter.log('info', `protocol-error:${err.code}`, { connectionId: conn.id, code: err.code, err: err.message }, 'connection closed: protocol error');
         } catch (e) {
           self.internalError(conn, e, 'error');
         }
@@ -204,6 +209,7 @@ export class ConnectionLifecycle {
       this.d.domainName ?? req.headers.host ?? 'localhost',
       this.d.nodeId,
       limits.sendBufferBytes,
+      this.budget,
     );
     const hs = handshakeInfo(req, rawQuery, peerIp, false, trusted);
 
@@ -212,7 +218,7 @@ export class ConnectionLifecycle {
       try {
         outcome = await this.d.authorize(conn, hs, req, rawPath, rawQuery);
       } catch (err) {
-        logger.error({ err, connectionId: conn.id }, 'authorizer failed');
+        this.d.logLimiter.log('error', 'authorizer-failed', { err, connectionId: conn.id }, 'authorizer failed');
         outcome = { ok: false, status: 500, message: 'Internal server error' };
       }
       if (!outcome.ok) return transport.reject(socket, outcome.status, JSON.stringify({ message: outcome.message }));
@@ -230,7 +236,7 @@ export class ConnectionLifecycle {
       } catch (err) {
         const timedOut = err instanceof IntegrationTimeout;
         if (timedOut) this.d.counters.inc('integrationAborted', route.integration.kind);
-        logger.warn({ err, connectionId: conn.id, route: '$connect' }, timedOut ? '$connect timed out' : '$connect integration failed');
+        this.d.logLimiter.log('warn', timedOut ? 'connect-timeout' : 'connect-failed', { err, connectionId: conn.id, route: '$connect' }, timedOut ? '$connect timed out' : '$connect integration failed');
         // AWS: a failing $connect Lambda gives 502; a timeout is a gateway timeout.
         return transport.reject(socket, timedOut ? 504 : 502, JSON.stringify({ message: timedOut ? 'Endpoint request timed out' : 'Internal server error' }));
       }
@@ -241,7 +247,7 @@ export class ConnectionLifecycle {
         return transport.reject(socket, 500, '{"message":"Internal server error"}');
       }
       if (result.statusCode > 299) {
-        logger.debug({ connectionId: conn.id, status: result.statusCode }, '$connect refused the connection');
+        this.d.logLimiter.log('debug', `connect-refused:${result.statusCode}`, { connectionId: conn.id, status: result.statusCode }, '$connect refused the connection');
         return transport.reject(socket, result.statusCode, result.body, result.headers);
       }
     }
@@ -390,6 +396,7 @@ export class ConnectionLifecycle {
     if (route.routeResponse && result.body !== undefined) this.reply(conn, result, event.requestContext.requestId);
   }
 
+  /** Answers a failed or timed-out call with AWS's error frame; logged once per route and cause per window (a client can repeat it at will). */
   private onFailure(conn: Connection, route: Route, event: MessageEvent, err: unknown): void {
     try {
       this.answerFailure(conn, route, event, err);
@@ -400,13 +407,15 @@ export class ConnectionLifecycle {
 
   private answerFailure(conn: Connection, route: Route, event: MessageEvent, err: unknown): void {
     const timedOut = err instanceof IntegrationTimeout;
-    // A client can make this happen for every message it sends: one line per cause and connection per window.
-    this.d.logLimiter.log('warn', `${timedOut ? 'integration-timeout' : 'integration-failed'}:${conn.id}`, { err, connectionId: conn.id, route: route.key, requestId: event.requestContext.requestId }, timedOut ? 'integration timed out' : 'integration failed');
-    conn.send(errorFrame(timedOut ? 'Endpoint request timed out' : 'Internal server error', conn.id, event.requestContext.requestId), false);
+    this.d.counters.inc('integrationFailed', timedOut ? 'timeout' : 'error');
+    // A client can make this happen for every message it sends: one line per cause and route per window.
+    this.d.logLimiter.log('warn', `${timedOut ? 'integration-timeout' : 'integration-failed'}:${route.key}`, { err, connectionId: conn.id, route: route.key, requestId: event.requestContext.requestId }, timedOut ? 'integration timed out' : 'integration failed');
+    const outcome = conn.send(errorFrame(timedOut ? 'Endpoint request timed out' : 'Internal server error', conn.id, event.requestContext.requestId), false);
+    if (outcome !== 'ok') this.undelivered(conn, outcome, 'error-frame-dropped', 'error frame not delivered');
   }
 
   /**
-   * Sends a route response to the caller; a full buffer or a closed socket is logged, not hidden.
+   * Sends a route response to the caller; a full buffer or a closed socket is counted and logged, not hidden.
    * A body over `limits.messageBytes` (which the client would refuse with 1009) gets the error
    * frame "Internal server error" instead, as AWS answers a failed integration.
    */
@@ -422,7 +431,7 @@ export class ConnectionLifecycle {
       const over = body.length * 3 > max && (body.length > max || Buffer.byteLength(body) > max);
       outcome = over ? this.replyTooLarge(conn, Buffer.byteLength(body), requestId) : conn.send(body, false);
     }
-    if (outcome !== 'ok') this.d.logLimiter.log('warn', `reply-dropped:${conn.id}`, { connectionId: conn.id, outcome }, 'route response not delivered');
+    if (outcome !== 'ok') this.undelivered(conn, outcome, 'reply-dropped', 'route response not delivered');
   }
 
   private replyTooLarge(conn: Connection, bytes: number, requestId: string) {
@@ -431,15 +440,21 @@ export class ConnectionLifecycle {
     return conn.send(errorFrame('Internal server error', conn.id, requestId), false);
   }
 
+  /** A frame the gateway owed a client was dropped (buffer full, or the client left): a counter, and a line per connection per window. */
+  private undelivered(conn: Connection, outcome: 'full' | 'gone', key: string, msg: string): void {
+    this.d.counters.inc('undelivered', outcome);
+    this.d.logLimiter.log('warn', `${key}:${conn.id}`, { connectionId: conn.id, outcome }, msg);
+  }
+
   private directives(conn: Connection, directives: unknown, routeKey: string): void {
     if (!this.d.applyDirectives) {
-      this.d.logger.warn({ connectionId: conn.id, route: routeKey }, 'ignored "switchboard" directives in a handler answer: not supported by this gateway');
+      this.d.logLimiter.log('warn', `directives-ignored:${routeKey}`, { connectionId: conn.id, route: routeKey }, 'ignored "switchboard" directives in a handler answer: not supported by this gateway');
       return;
     }
     try {
       this.d.applyDirectives(conn, directives, routeKey);
     } catch (err) {
-      this.d.logger.warn({ err, connectionId: conn.id, route: routeKey }, 'invalid "switchboard" directives in a handler answer');
+      this.d.logLimiter.log('warn', `directives-invalid:${routeKey}`, { err, connectionId: conn.id, route: routeKey }, 'invalid "switchboard" directives in a handler answer');
     }
   }
 
@@ -453,6 +468,7 @@ export class ConnectionLifecycle {
     else if (code === 1006) reason = ABNORMAL_REASON;
     else reason = reasonBuf.toString();
     this.table.delete(conn.id);
+    conn.releaseBuffer();
     void this.d.registry.remove(conn.id);
     this.dispatchDisconnect(conn, code, reason);
   }
@@ -479,6 +495,7 @@ export class ConnectionLifecycle {
       // Once the socket is closed no close listener runs again: finish here.
       if (conn.state !== 'closed' && (conn.socket === null || conn.socket.readyState === 3)) {
         this.table.delete(conn.id);
+        conn.releaseBuffer();
         void this.d.registry.remove(conn.id);
         this.dispatchDisconnect(conn, conn.closeCause?.code ?? code, conn.closeCause?.reason ?? reason);
       }
@@ -497,13 +514,16 @@ export class ConnectionLifecycle {
       .invoke(disconnectEvent(conn, this.d.api, code, reason), route.timeoutMs, route.functionName)
       .catch((err: unknown) => {
         if (err instanceof IntegrationTimeout) this.d.counters.inc('integrationAborted', route.integration!.kind);
-        this.d.logger.warn({ err, connectionId: conn.id }, '$disconnect integration failed');
+        this.d.logLimiter.log('warn', 'disconnect-failed', { err, connectionId: conn.id }, '$disconnect integration failed');
       })
       .finally(() => this.pending.delete(p));
     this.pending.add(p);
   }
 
-  /** Closes connections past the idle timeout or the maximum duration (AWS: 1001 "Going away"). */
+  /**
+   * Closes connections past the idle timeout or the maximum duration (AWS: 1001 "Going away"),
+   * and slow consumers (1008); re-samples every send buffer into the node's budget on the way.
+   */
   private sweep(): void {
     const now = Date.now();
     for (const call of this.inFlight) {
@@ -514,11 +534,23 @@ export class ConnectionLifecycle {
         this.onFailure(call.conn, call.route, call.event, new IntegrationTimeout(call.route.timeoutMs));
       }
     }
+    let buffered = 0;
     for (const conn of this.table.values()) {
+      const slow = conn.sampleBuffer(now, this.slowMs);
+      buffered += conn.buffered;
       if (conn.state !== 'open') continue;
+      if (slow) {
+        // Its close frame queues behind the backlog (a client that catches up reads why); close() terminates it if it never does.
+        if (conn.close(CLOSE.slowConsumer.code, CLOSE.slowConsumer.reason)) {
+          this.d.counters.inc('closed', 'slowConsumer');
+          this.d.logLimiter.log('warn', 'slow-consumer', { connectionId: conn.id, buffered: conn.buffered, limit: this.d.limits.slowConsumerSeconds }, 'connection closed: slow consumer (send buffer full for limits.slowConsumerSeconds)');
+        }
+        continue;
+      }
       if (now - conn.connectedAt >= this.maxMs) conn.close(CLOSE.maxDuration.code, CLOSE.maxDuration.reason);
       else if (now - conn.lastActiveAt >= this.idleMs) conn.close(CLOSE.idle.code, CLOSE.idle.reason);
     }
+    this.budget.total = buffered; // the exact sum, so no drift outlives a sweep
   }
 
   /**

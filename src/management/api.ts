@@ -97,11 +97,16 @@ export class ManagementApi {
     const requestId = newRequestId();
     this.serve(req, res, rawPath, rawQuery, segments, requestId).catch((err: unknown) => {
       if (err instanceof ApiError) {
-        if (err.status >= 400 && err.status !== 410) this.d.logger.info({ requestId, method: req.method, path: rawPath, status: err.status, error: err.errorType, reason: err.message }, 'management call refused');
+        // Callers can repeat a refusal at will: counted each time, logged once per status and window.
+        if (err.status >= 400 && err.status !== 410) {
+          this.d.counters.inc('managementRefused', err.status);
+          this.d.logLimiter.log('info', `management-refused:${err.status}`, { requestId, method: req.method, path: rawPath, status: err.status, error: err.errorType, reason: err.message }, 'management call refused');
+        }
         if (!res.headersSent) sendError(res, err, requestId);
         return;
       }
-      this.d.logger.error({ err, requestId, method: req.method, path: rawPath }, 'management call failed');
+      this.d.counters.inc('internalErrors', 'management');
+      this.d.logLimiter.log('error', 'management-failed', { err, requestId, method: req.method, path: rawPath }, 'management call failed');
       if (!res.headersSent) sendError(res, new ApiError(500, 'InternalServerErrorException', 'Internal server error'), requestId);
       else res.destroy();
     });

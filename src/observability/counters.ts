@@ -14,11 +14,14 @@
  *   handshakeRefused[status]  handshakes refused before $connect ran, by HTTP status
  *   managementRefused[status] management calls refused, by HTTP status
  *   internalErrors[where]     unexpected faults caught by a last-resort guard (message, close, error,
- *                             answer, failure, connect, handshake)
+ *                             answer, failure, connect, handshake, management)
  *   malformedAnswers[field]   integration answers the gateway would not use as given
  *                             (`Sec-WebSocket-Protocol`, `header`, `statusCode`)
  *   integrationAborted[type]  integration calls past their deadline (http: the request is cancelled;
  *                             handler: abandoned, its answer dropped, as a handler cannot be stopped)
+ *   integrationFailed[cause]  message integrations that failed (`error`) or timed out (`timeout`)
+ *   undelivered[outcome]      route responses and error frames a client could not be sent
+ *                             (`full`: its send buffer or the node's budget; `gone`: it left)
  *   logsSuppressed[key]       log lines folded into a rate-limited summary
  *   badRequests[status]       connections the HTTP parser refused (400 not HTTP, 431 head too
  *                             large, 408 request past Node's requestTimeout)
