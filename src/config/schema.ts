@@ -8,7 +8,8 @@ import { compileSelectionExpression, ExpressionError } from '../routing/selectio
  * Objects are strict: a misspelt key is an error that names the key, not a silent no-op.
  */
 
-const HANDLER_REF = /^[^#\s]+(#[A-Za-z_$][\w$]*)?$/;
+/** `path/to/module#export` or `#nested.export.path`; the module may leave out its extension (probed as Lambda does). */
+const HANDLER_REF = /^[^#\s]+(#[A-Za-z_$][\w$]*(\.[A-Za-z_$][\w$]*)*)?$/;
 const ROUTE_KEY = /^(\$connect|\$disconnect|\$default|[^$\s][^\s]{0,127})$/;
 
 /** Where an identity value comes from, in AWS's form (`route.request.header.Auth`, `route.request.querystring.token`). */
