@@ -23,7 +23,8 @@ describe('log amplification: repeated client-triggered events give a handful of 
         whoami: { handler: `${H}#whoami`, routeResponse: true },
         $default: { handler: `${H}#echo`, routeResponse: true },
       },
-      limits: { sendBufferBytes: 1024, sendBufferTotalBytes: 64 * 1024 * 1024, slowConsumerSeconds: 3600 },
+      // No in-flight bound here: every message must reach its integration so its answer can be dropped.
+      limits: { sendBufferBytes: 1024, sendBufferTotalBytes: 64 * 1024 * 1024, slowConsumerSeconds: 3600, inflightPerConnection: 100_000 },
     });
     target = { port: proc.port, stage: 'dev' } as Gateway;
     bystander = await TestClient.connect(proc.url);
