@@ -322,7 +322,7 @@ export class ConnectionLifecycle {
       route = this.d.routes.select(body);
     }
     if (route === undefined || route.integration === null) {
-      conn.send(errorFrame('Forbidden', conn.id, newRequestId()), false);
+      this.errorFrame(conn, 'Forbidden', newRequestId());
       return;
     }
     // Refused, not queued: a client cannot hold more work than this, nor take a route's share.
@@ -372,7 +372,7 @@ export class ConnectionLifecycle {
     } else {
       this.d.logLimiter.log('warn', `${limit}:${conn.id}`, { connectionId: conn.id, route: route.key, limit, inflight: conn.inflight }, 'message refused (Too Many Requests): limits.inflightPerConnection reached');
     }
-    conn.send(errorFrame('Too Many Requests', conn.id, newRequestId()), false);
+    this.errorFrame(conn, 'Too Many Requests', newRequestId());
   }
 
   /** Applies an integration's answer; a fault while doing so (a getter in the answer that throws…) ends only this connection. */
@@ -410,7 +410,12 @@ export class ConnectionLifecycle {
     this.d.counters.inc('integrationFailed', timedOut ? 'timeout' : 'error');
     // A client can make this happen for every message it sends: one line per cause and route per window.
     this.d.logLimiter.log('warn', `${timedOut ? 'integration-timeout' : 'integration-failed'}:${route.key}`, { err, connectionId: conn.id, route: route.key, requestId: event.requestContext.requestId }, timedOut ? 'integration timed out' : 'integration failed');
-    const outcome = conn.send(errorFrame(timedOut ? 'Endpoint request timed out' : 'Internal server error', conn.id, event.requestContext.requestId), false);
+    this.errorFrame(conn, timedOut ? 'Endpoint request timed out' : 'Internal server error', event.requestContext.requestId);
+  }
+
+  /** Sends AWS's error frame; one that cannot be delivered is counted and logged, never dropped silently. */
+  private errorFrame(conn: Connection, message: string, requestId: string): void {
+    const outcome = conn.send(errorFrame(message, conn.id, requestId), false);
     if (outcome !== 'ok') this.undelivered(conn, outcome, 'error-frame-dropped', 'error frame not delivered');
   }
 
