@@ -10,7 +10,7 @@ async function served(write: (res: ServerResponse) => void): Promise<{ status: n
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   try {
     return await new Promise((resolve, reject) => {
-      request({ host: '127.0.0.1', port: (server.address() as AddressInfo).port }, (res) => {
+      request({ host: '127.0.0.1', port: (server.address() as AddressInfo).port, agent: false }, (res) => {
         let body = '';
         res.on('data', (c: Buffer) => (body += c.toString()));
         res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body }));
