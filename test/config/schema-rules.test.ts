@@ -135,6 +135,7 @@ describe('config schema: every key, its default and its bounds', () => {
     ['handlerEnvironment', false, true], ['handlerEnvironment', 'no', false],
     ['logging.level', 'debug', true], ['logging.level', 'silent', true], ['logging.level', 'verbose', false],
     ['limits.messageBytes', 1, true], ['limits.messageBytes', 0, false], ['limits.messageBytes', 64 * 1024 * 1024, true], ['limits.messageBytes', 64 * 1024 * 1024 + 1, false],
+    ['limits.frameBytes', 64 * 1024 * 1024, true], ['limits.maxConnectionSeconds', 365 * 24 * 3600, true], ['limits.binaryFrames', 'accept', true], ['management.auth', 'sigv4', true],
     ['limits.frameBytes', 1, true], ['limits.frameBytes', 0, false], ['limits.frameBytes', 64 * 1024 * 1024 + 1, false],
     ['limits.idleTimeoutSeconds', 0.05, true], ['limits.idleTimeoutSeconds', 0.04, false], ['limits.idleTimeoutSeconds', 31 * 24 * 3600, true], ['limits.idleTimeoutSeconds', 31 * 24 * 3600 + 1, false],
     ['limits.maxConnectionSeconds', 0.05, true], ['limits.maxConnectionSeconds', 0.04, false], ['limits.maxConnectionSeconds', 365 * 24 * 3600 + 1, false],
@@ -191,6 +192,8 @@ describe('config schema: every key, its default and its bounds', () => {
       refused(route({ identitySource: [bad] }), 'routes.$connect.authorizer.identitySource.0', /expected route\.request\.header\.NAME or route\.request\.querystring\.NAME/);
     }
     accepted(route({ timeoutMs: 1, resultTtlSeconds: 3600, identitySource: ['route.request.header.A'] }));
+    refused(route({ identitySource: ['xroute.request.header.A'] }), 'routes.$connect.authorizer.identitySource.0', /expected route\.request\.header\.NAME/);
+    refused({ routes: { $connect: { authorizer: { handler: 'a b' } } } }, 'routes.$connect.authorizer.handler', /expected "path\/to\/module#export"/);
     refused(route({ timeoutMs: 0 }), 'routes.$connect.authorizer.timeoutMs', /./);
     refused(route({ timeoutMs: 900_001 }), 'routes.$connect.authorizer.timeoutMs', /./);
     refused(route({ resultTtlSeconds: 3601, identitySource: ['route.request.header.A'] }), 'routes.$connect.authorizer.resultTtlSeconds', /./);
@@ -231,6 +234,12 @@ describe('config loading: environment references and files', () => {
     assert.match(formatIssues(top.error!, 'f'), /^invalid configuration in f:\n {2}\(top level\): /);
   });
 
+  it('ConfigError is named so; validateConfig names its source ("configuration" by default)', () => {
+    assert.equal(new ConfigError('x').name, 'ConfigError');
+    assert.match(errorOf({ port: 'x' }), /^invalid configuration in configuration:\n/);
+    assert.throws(() => validateConfig({ port: 'x' }, 'my.yaml'), /^ConfigError: invalid configuration in my\.yaml:/);
+  });
+
   it('loadConfigFile: a mapping is required at the top level; an empty file is the defaults', async () => {
     const { mkdtempSync, writeFileSync } = await import('node:fs');
     const { tmpdir } = await import('node:os');
@@ -243,6 +252,14 @@ describe('config loading: environment references and files', () => {
     };
     await assert.rejects(loadConfigFile(write('list.yaml', '- a\n- b\n')), /expected a mapping of configuration keys at the top level/);
     await assert.rejects(loadConfigFile(write('scalar.yaml', '42\n')), /expected a mapping/);
+    await assert.rejects(loadConfigFile(write('bool.yaml', 'true\n')), /expected a mapping/);
+    assert.deepEqual((await loadConfigFile(write('null.yaml', 'null\n'))).config, validateConfig({}));
+    assert.deepEqual((await loadConfigFile(write('tilde.yaml', '~\n'))).config, validateConfig({}));
+    const missing = path.join(dir, 'nope.yaml');
+    await assert.rejects(loadConfigFile(missing), (e: Error) => e instanceof ConfigError && e.message.startsWith(`cannot read configuration file ${missing}: ENOENT`));
+    const bad = write('bad.yaml', 'a: [1, 2\n');
+    await assert.rejects(loadConfigFile(bad), (e: Error) => e instanceof ConfigError && e.message.startsWith(`${bad} is not valid YAML/JSON: `));
+    await assert.rejects(loadConfigFile(write('env.yaml', 'port: ${SB_SURELY_UNSET_X}\n'), {}), (e: Error) => e instanceof ConfigError && /environment variable SB_SURELY_UNSET_X is not set/.test(e.message));
     const empty = await loadConfigFile(write('empty.yaml', ''));
     assert.deepEqual(empty.config, validateConfig({}));
     assert.equal(empty.baseDir, dir);

@@ -23,6 +23,8 @@ describe('clfTime', () => {
     assert.equal(clfTime(Date.UTC(2026, 11, 31, 23, 59, 59)), '31/Dec/2026:23:59:59 +0000');
     assert.equal(clfTime(Date.UTC(2027, 0, 1, 0, 0, 0)), '01/Jan/2027:00:00:00 +0000');
     assert.equal(clfTime(Date.UTC(2026, 4, 10, 10, 10, 10)), '10/May/2026:10:10:10 +0000');
+    const months = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+    for (let m = 0; m < 12; m++) assert.equal(clfTime(Date.UTC(2025, m, 9, 9, 9, 9)), `09/${months[m]}/2025:09:09:09 +0000`);
   });
 });
 
@@ -84,6 +86,8 @@ describe('events', () => {
     assert.deepEqual(Object.keys(rc).slice(0, 3), ['routeKey', 'messageId', 'eventType']);
     assert.equal(rc.routeKey, 'echo');
     assert.equal(rc.eventType, 'MESSAGE');
+    assert.equal(rc.messageDirection, 'IN');
+    assert.equal(rc.stage, 'prod');
     assert.match(rc.messageId!, /^[A-Za-z0-9_-]{16}$/);
     assert.notEqual(rc.messageId, rc.requestId);
     assert.deepEqual(rc.identity, { sourceIp: '203.0.113.7' });

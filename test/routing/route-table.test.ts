@@ -64,6 +64,12 @@ describe('RouteTable', () => {
     assert.deepEqual(t.get('plain')!.config, { handler: `${H}#echo` });
   });
 
+  it('a handler that cannot be loaded is a HandlerLoadError naming the route key; "$" is dropped only at the start of function names', async () => {
+    await assert.rejects(buildRouteTable(validateConfig({ routes: { echo: { handler: './missing.ts#x' } } }), FIXTURES), (e: Error) => e.name === 'HandlerLoadError' && e.message.startsWith('routes.echo: '));
+    const t = await buildRouteTable(validateConfig({ apiId: 'abc', routes: { 'a$b': { handler: `${H}#echo` } } }), FIXTURES);
+    assert.equal(t.get('a$b')!.functionName, 'abc-dev-a_b');
+  });
+
   it('a route without integration ($connect with only an authorizer) has integration null', async () => {
     const t = await buildRouteTable(validateConfig({ routes: { $connect: {} } }), FIXTURES);
     assert.equal(t.connect!.integration, null);
