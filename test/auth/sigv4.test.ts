@@ -13,6 +13,7 @@ import {
 } from '@aws-sdk/client-apigatewaymanagementapi';
 import { CredentialStore, type Credential } from '../../src/auth/credentials.js';
 import { SigV4Verifier, type SignedRequest, type VerifyResult } from '../../src/auth/sigv4.js';
+import { ApiError, sendError } from '../../src/management/errors.js';
 
 const Sha256 = Hash.bind(null, 'sha256');
 const MISMATCH =
@@ -49,8 +50,8 @@ const server = http.createServer((req, res) => {
     void verifier.verify(signed).then((result) => {
       records.push({ method, rawPath, rawQuery, result });
       if (!result.ok) {
-        res.writeHead(403, { 'content-type': 'application/json', 'x-amzn-ErrorType': 'ForbiddenException' });
-        res.end(JSON.stringify({ message: `${result.errorType}: ${result.message}`, errorType: result.errorType }));
+        // As the gateway answers (management/api.ts): the verifier's error type and message, in AWS's shape.
+        sendError(res, new ApiError(result.status, result.errorType, result.message), 'test-request');
       } else if (method === 'GET' && rawPath.includes('@connections')) {
         res.writeHead(200, { 'content-type': 'application/json' });
         res.end(GET_BODY);
@@ -202,12 +203,13 @@ describe('real SDK v3 client', () => {
     });
   }
 
-  test('a wrong secret surfaces as ForbiddenException in the SDK', async () => {
+  test('a wrong secret surfaces as InvalidSignatureException in the SDK, with AWS\'s message', async () => {
     const client = new ApiGatewayManagementApiClient({ endpoint: `http://${host}/dev`, region: 'us-east-1', credentials: { ...KEY, secretAccessKey: 'nope' }, maxAttempts: 1 });
     try {
-      await assert.rejects(client.send(new PostToConnectionCommand({ ConnectionId: 'abc=', Data: new TextEncoder().encode('x') })), (err: Error) => {
-        assert.equal(err.name, 'ForbiddenException');
-        assert.match(err.message, /^InvalidSignatureException: The request signature we calculated/);
+      await assert.rejects(client.send(new PostToConnectionCommand({ ConnectionId: 'abc=', Data: new TextEncoder().encode('x') })), (err: Error & { $metadata?: { httpStatusCode?: number } }) => {
+        assert.equal(err.name, 'InvalidSignatureException');
+        assert.equal(err.message, MISMATCH);
+        assert.equal(err.$metadata?.httpStatusCode, 403);
         return true;
       });
     } finally {

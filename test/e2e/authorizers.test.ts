@@ -142,7 +142,7 @@ describe('authorizers: several identity sources, header names in any case, and t
     assert.equal(eventsOf('$connect')[1].requestContext.authorizer.principalId, 'bob');
     const c = await TestClient.connect(`${gw.url}?app=mobile`, { headers: { Auth: 'bob-token' } });
     assert.equal(authCalls().length, 2, 'different identity → called again');
-    // Denials are cached too; failures are not.
+    // Denials are cached too (that failures are not is tested in promises-auth.test.ts).
     assert.equal(await refusedStatus(`${gw.url}?app=web`, { headers: { Auth: 'deny' } }), 403);
     assert.equal(await refusedStatus(`${gw.url}?app=web`, { headers: { Auth: 'deny' } }), 403);
     assert.equal(authCalls().length, 3);

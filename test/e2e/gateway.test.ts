@@ -176,7 +176,7 @@ describe('gateway core: connect, route, respond', () => {
     c.close();
   });
 
-  it('supports callback-style and synchronous handlers, with a Lambda-like context and environment', async () => {
+  it('supports callback-style and synchronous handlers', async () => {
     const c = await TestClient.connect(gw.url);
     assert.equal((await c.request({ action: 'callback' })).text, 'from callback');
     assert.equal((await c.request({ action: 'sync' })).text, 'sync');

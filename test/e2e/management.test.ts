@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { request as httpRequest } from 'node:http';
-import { after, before, beforeEach, describe, it } from 'node:test';
+import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
 import {
   ApiGatewayManagementApiClient,
   DeleteConnectionCommand,
@@ -262,13 +262,14 @@ describe('management API: tampered requests are refused with 403 and change noth
   let id: string;
   before(async () => {
     gw = await startGateway({ routes: { whoami: { handler: `${H}#whoami`, routeResponse: true } } });
+  });
+  after(() => gw.close());
+  // A client per test: a tampered call that got through cannot leave a message for the next test.
+  beforeEach(async () => {
     c = await TestClient.connect(gw.url);
     id = await idOf(c);
   });
-  after(async () => {
-    c.close();
-    await gw.close();
-  });
+  afterEach(() => c.ws.terminate());
 
   const path = () => `/dev/@connections/${id}`;
 
@@ -278,24 +279,26 @@ describe('management API: tampered requests are refused with 403 and change noth
     assert.equal((await c.next()).text, 'genuine');
   });
 
-  const cases: Array<[string, (h: Record<string, string>) => { method?: string; path?: string; headers: Record<string, string>; body: string }]> = [
-    ['changed body', (h) => ({ headers: h, body: 'tampered' })],
-    ['changed path', (h) => ({ path: '/dev/@connections/someone-else', headers: h, body: 'original' })],
-    ['changed method', (h) => ({ method: 'DELETE', headers: h, body: 'original' })],
-    ['changed signed header', (h) => ({ headers: { ...h, 'x-extra': 'evil' }, body: 'original' })],
-    ['changed date', (h) => ({ headers: { ...h, 'x-amz-date': h['x-amz-date']!.replace(/\d(?=Z$)/, (d) => String((Number(d) + 1) % 10)) }, body: 'original' })],
-    ['unknown key', (h) => ({ headers: { ...h, authorization: h.authorization!.replace(CREDS.accessKeyId, 'AKIDOTHER') }, body: 'original' })],
-    ['altered signature', (h) => ({ headers: { ...h, authorization: h.authorization!.replace(/.$/, (d) => (d === '0' ? '1' : '0')) }, body: 'original' })],
-    ['no signature', (h) => ({ headers: { host: h.host!, 'x-amz-date': h['x-amz-date']! }, body: 'original' })],
+  const MISMATCH = ['InvalidSignatureException', 'The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.'];
+  // What AWS answers for each, error type and message, as the SDKs surface them.
+  const cases: Array<[string, string[], (h: Record<string, string>) => { method?: string; path?: string; headers: Record<string, string>; body: string }]> = [
+    ['changed body', MISMATCH, (h) => ({ headers: h, body: 'tampered' })],
+    ['changed path', MISMATCH, (h) => ({ path: '/dev/@connections/someone-else', headers: h, body: 'original' })],
+    ['changed method', MISMATCH, (h) => ({ method: 'DELETE', headers: h, body: 'original' })],
+    ['changed signed header', MISMATCH, (h) => ({ headers: { ...h, 'x-extra': 'evil' }, body: 'original' })],
+    ['changed date', MISMATCH, (h) => ({ headers: { ...h, 'x-amz-date': h['x-amz-date']!.replace(/\d(?=Z$)/, (d) => String((Number(d) + 1) % 10)) }, body: 'original' })],
+    ['unknown key', ['UnrecognizedClientException', 'The security token included in the request is invalid.'], (h) => ({ headers: { ...h, authorization: h.authorization!.replace(CREDS.accessKeyId, 'AKIDOTHER') }, body: 'original' })],
+    ['altered signature', MISMATCH, (h) => ({ headers: { ...h, authorization: h.authorization!.replace(/.$/, (d) => (d === '0' ? '1' : '0')) }, body: 'original' })],
+    ['no signature', ['MissingAuthenticationTokenException', 'Missing Authentication Token'], (h) => ({ headers: { host: h.host!, 'x-amz-date': h['x-amz-date']! }, body: 'original' })],
   ];
-  for (const [name, tamper] of cases) {
-    it(name, async () => {
+  for (const [name, [errorType, message], tamper] of cases) {
+    it(`${name}: 403 ${errorType}`, async () => {
       const h = await sign(gw, 'POST', path(), 'original', CREDS, { 'x-extra': 'fine' });
       const t = tamper(h);
       const res = await raw(gw, t.method ?? 'POST', t.path ?? path(), t.headers, t.body);
       assert.equal(res.status, 403, `${name}: ${res.body}`);
-      assert.ok(res.headers['x-amzn-errortype'], 'error type header');
-      assert.ok(JSON.parse(res.body).message);
+      assert.equal(res.headers['x-amzn-errortype'], errorType);
+      assert.deepEqual(JSON.parse(res.body), { message });
       await c.expectSilence(50);
       assert.equal(c.ws.readyState, 1);
     });
