@@ -1,5 +1,5 @@
 import { SwitchboardClient, SwitchboardError, type ConnectionPage, type ListedConnection, type PageOptions } from '../client/index.js';
-import { dataArgument, endpointOf, intOption, parseCommand, UsageError, type Parsed } from './options.js';
+import { adminOf, dataArgument, endpointOf, intOption, parseCommand, UsageError, type Parsed } from './options.js';
 import { connectionDetails, connectionTable, count, json, processOutput, sendSummary, type Output } from './output.js';
 
 /** What a management subcommand runs with. */
@@ -186,7 +186,7 @@ const COMMANDS: Record<string, Record<string, Subcommand>> = {
 };
 
 /** The management commands, for the top-level usage text. */
-export const MANAGEMENT_USAGE = `management commands (signed with the AWS credential chain: AWS_ACCESS_KEY_ID…, AWS_PROFILE):
+export const MANAGEMENT_USAGE = `management commands (signed with the AWS credential chain: AWS_ACCESS_KEY_ID…, AWS_PROFILE; or, with --admin, the admin token):
   connections ls [--principal P] [--group G] [--limit N] [--all]  list open connections
   connections get ID                                              GetConnection
   connections send ID DATA                                        PostToConnection (DATA "-": standard input)
@@ -202,6 +202,9 @@ export const MANAGEMENT_USAGE = `management commands (signed with the AWS creden
   broadcast DATA [--exclude ID]                                   send to every connection
 options: --endpoint URL   default $SWITCHBOARD_ENDPOINT, then $AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI
          --region R       default $AWS_REGION, then us-east-1
+         --admin URL      call the admin listener (http://HOST:PORT) with a token instead of signing with SigV4;
+                          default $SWITCHBOARD_ADMIN_URL (unless --endpoint is given)
+         --token T        the admin token; default $SWITCHBOARD_ADMIN_TOKEN (prefer it: arguments show in ps)
          --json           JSON output
 close codes: 1000 or 4000-4999; reasons up to 123 bytes of UTF-8
 an argument that starts with "-" (data, a principal) goes after "--": switchboard principals send alice -- -1
@@ -253,7 +256,8 @@ export async function runManagementCommand(command: string, rest: string[], opts
     }
     let client: SwitchboardClient;
     try {
-      client = new SwitchboardClient({ endpoint: endpointOf(parsed.values, env), region: (parsed.values.region as string | undefined) ?? env.AWS_REGION ?? 'us-east-1' });
+      const admin = adminOf(parsed.values, env);
+      client = new SwitchboardClient(admin ? { endpoint: admin.url, token: admin.token } : { endpoint: endpointOf(parsed.values, env), region: (parsed.values.region as string | undefined) ?? env.AWS_REGION ?? 'us-east-1' });
     } catch (err) {
       if (err instanceof TypeError) throw new UsageError(err.message);
       throw err;

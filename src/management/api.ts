@@ -82,9 +82,7 @@ export class ManagementApi {
       },
     };
     this.routes = [
-      { method: 'POST', pattern: ['@connections', ':connectionId'], handle: (c) => this.post(c) },
-      { method: 'GET', pattern: ['@connections', ':connectionId'], handle: (c) => this.get(c) },
-      { method: 'DELETE', pattern: ['@connections', ':connectionId'], handle: (c) => this.delete(c) },
+      ...connectionRoutes(d.registry, d.bus),
       ...(d.extensions ?? []),
     ];
   }
@@ -95,21 +93,7 @@ export class ManagementApi {
    */
   handle(req: IncomingMessage, res: ServerResponse, rawPath: string, rawQuery: string, segments: string[]): void {
     const requestId = newRequestId();
-    this.serve(req, res, rawPath, rawQuery, segments, requestId).catch((err: unknown) => {
-      if (err instanceof ApiError) {
-        // Callers can repeat a refusal at will: counted each time, logged once per status and window.
-        if (err.status >= 400 && err.status !== 410) {
-          this.d.counters.inc('managementRefused', err.status);
-          this.d.logLimiter.log('info', `management-refused:${err.status}`, { requestId, method: req.method, path: rawPath, status: err.status, error: err.errorType, reason: err.message }, 'management call refused');
-        }
-        if (!res.headersSent) sendError(res, err, requestId);
-        return;
-      }
-      this.d.counters.inc('internalErrors', 'management');
-      this.d.logLimiter.log('error', 'management-failed', { err, requestId, method: req.method, path: rawPath }, 'management call failed');
-      if (!res.headersSent) sendError(res, new ApiError(500, 'InternalServerErrorException', 'Internal server error'), requestId);
-      else res.destroy();
-    });
+    this.serve(req, res, rawPath, rawQuery, segments, requestId).catch((err: unknown) => answerFailure(err, res, { requestId, method: req.method, path: rawPath, api: 'management', counters: this.d.counters, logLimiter: this.d.logLimiter }));
   }
 
   private async serve(req: IncomingMessage, res: ServerResponse, rawPath: string, rawQuery: string, segments: string[], requestId: string): Promise<void> {
@@ -144,31 +128,80 @@ export class ManagementApi {
     const path = `${this.d.stage}/${segments.join('/')}`;
     throw new ApiError(methodMatched ? 405 : 404, methodMatched ? 'MethodNotAllowedException' : 'NotFoundException', `No method found matching route ${path} for http method ${method}.`);
   }
+}
 
-  /** PostToConnection: the raw body goes out as a text frame when it is UTF-8, else binary. */
-  private async post(c: ManagementCall): Promise<void> {
-    const rec = await this.d.registry.get(c.params.connectionId!);
-    if (!isOpen(rec)) throw gone();
-    const outcome = await this.d.bus.send(rec.nodeId, rec.id, c.body, !isUtf8(c.body));
-    if (outcome === 'gone') throw gone();
-    if (outcome === 'full') throw limitExceeded('The client-side send buffer is full; retry later');
-    sendEmpty(c.res, 200, c.requestId);
-  }
+/**
+ * AWS's three calls on one connection, bound to a registry and a bus: `POST` (PostToConnection:
+ * the raw body goes out as a text frame when it is UTF-8, else binary), `GET` (GetConnection) and
+ * `DELETE` (DeleteConnection: AWS's 1000 "Connection Closed Normally", or the `code`/`reason`
+ * asked for). Shared by the SigV4 API and the admin API.
+ */
+export function connectionRoutes(registry: Registry, bus: Bus): ManagementRoute[] {
+  return [
+    {
+      method: 'POST',
+      pattern: ['@connections', ':connectionId'],
+      handle: async (c) => {
+        const rec = await registry.get(c.params.connectionId!);
+        if (!isOpen(rec)) throw gone();
+        const outcome = await bus.send(rec.nodeId, rec.id, c.body, !isUtf8(c.body));
+        if (outcome === 'gone') throw gone();
+        if (outcome === 'full') throw limitExceeded('The client-side send buffer is full; retry later');
+        sendEmpty(c.res, 200, c.requestId);
+      },
+    },
+    {
+      method: 'GET',
+      pattern: ['@connections', ':connectionId'],
+      handle: async (c) => {
+        const rec = await registry.get(c.params.connectionId!);
+        if (!isOpen(rec)) throw gone();
+        sendJson(c.res, 200, connectionInfo(rec), c.requestId);
+      },
+    },
+    {
+      method: 'DELETE',
+      pattern: ['@connections', ':connectionId'],
+      handle: async (c) => {
+        const close = closeParams(c.query);
+        const rec = await registry.get(c.params.connectionId!);
+        if (!isOpen(rec)) throw gone();
+        if (!(await bus.close(rec.nodeId, rec.id, close.code, close.reason))) throw gone();
+        sendEmpty(c.res, 204, c.requestId);
+      },
+    },
+  ];
+}
 
-  private async get(c: ManagementCall): Promise<void> {
-    const rec = await this.d.registry.get(c.params.connectionId!);
-    if (!isOpen(rec)) throw gone();
-    sendJson(c.res, 200, connectionInfo(rec), c.requestId);
-  }
+/** Where a failed call is answered, counted and logged. */
+export interface FailureContext {
+  requestId: string;
+  method: string | undefined;
+  path: string;
+  /** Names the counters (`managementRefused`/`adminRefused`, `internalErrors[management|admin]`) and log keys. */
+  api: 'management' | 'admin';
+  counters: Counters;
+  logLimiter: LogLimiter;
+}
 
-  /** DeleteConnection: AWS's 1000 "Connection Closed Normally", or the `code`/`reason` asked for. */
-  private async delete(c: ManagementCall): Promise<void> {
-    const close = closeParams(c.query);
-    const rec = await this.d.registry.get(c.params.connectionId!);
-    if (!isOpen(rec)) throw gone();
-    if (!(await this.d.bus.close(rec.nodeId, rec.id, close.code, close.reason))) throw gone();
-    sendEmpty(c.res, 204, c.requestId);
+/**
+ * Answers a call that threw: an ApiError as AWS answers it (status, `x-amzn-ErrorType`,
+ * `{"message"}`), anything else a 500. Callers can repeat a refusal at will, so each is counted
+ * and logged once per status and window; 410 is an ordinary answer and neither.
+ */
+export function answerFailure(err: unknown, res: ServerResponse, f: FailureContext): void {
+  if (err instanceof ApiError) {
+    if (err.status >= 400 && err.status !== 410) {
+      f.counters.inc(`${f.api}Refused`, err.status);
+      f.logLimiter.log('info', `${f.api}-refused:${err.status}`, { requestId: f.requestId, method: f.method, path: f.path, status: err.status, error: err.errorType, reason: err.message }, `${f.api} call refused`);
+    }
+    if (!res.headersSent) sendError(res, err, f.requestId);
+    return;
   }
+  f.counters.inc('internalErrors', f.api);
+  f.logLimiter.log('error', `${f.api}-failed`, { err, requestId: f.requestId, method: f.method, path: f.path }, `${f.api} call failed`);
+  if (!res.headersSent) sendError(res, new ApiError(500, 'InternalServerErrorException', 'Internal server error'), f.requestId);
+  else res.destroy();
 }
 
 /** Matches raw segments against a pattern, percent-decoding captures; null when it does not match. */
