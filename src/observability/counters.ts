@@ -13,8 +13,9 @@
  *   closed[cause]             closes the gateway started, by cause of the CLOSE table
  *   handshakeRefused[status]  handshakes refused before $connect ran, by HTTP status
  *   managementRefused[status] management calls refused, by HTTP status
+ *   adminRefused[status]      admin API calls refused (after the token was accepted), by HTTP status
  *   internalErrors[where]     unexpected faults caught by a last-resort guard (message, close, error,
- *                             answer, failure, connect, handshake, management)
+ *                             answer, failure, connect, handshake, management, admin)
  *   malformedAnswers[field]   integration answers the gateway would not use as given
  *                             (`Sec-WebSocket-Protocol`, `header`, `statusCode`)
  *   integrationAborted[type]  integration calls past their deadline (http: the request is cancelled;
