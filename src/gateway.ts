@@ -19,6 +19,9 @@ import { extensionRoutes } from './management/extensions.js';
 import { TokenBucket } from './shared/token-bucket.js';
 import { Counters } from './observability/counters.js';
 import { LogLimiter } from './observability/log-limiter.js';
+import { AdminServer, type AdminRoute } from './observability/admin-server.js';
+import { observabilityRoutes } from './observability/admin-routes.js';
+import { GatewayMetrics } from './observability/metrics.js';
 import { createLogger, type Logger } from './observability/logger.js';
 import { MemoryRegistry } from './registry/registry-memory.js';
 import { buildRouteTable } from './routing/route-table.js';
@@ -56,6 +59,8 @@ export interface Gateway {
   readonly counters: Counters;
   /** Open connections on this node. */
   connectionCount(): number;
+  /** Admin listener URL (`http://HOST:PORT`: /metrics, /health, /ready, admin API); undefined when `admin` is not configured. */
+  readonly adminUrl: string | undefined;
   /** Drains: refuses new handshakes with 503, lets running handlers and $connects finish (up to `shutdown.graceSeconds`), closes clients with 1001 "Going away", waits for every $disconnect, stops listening, and restores the process environment it set for handlers. */
   close(): Promise<void>;
 }
@@ -223,6 +228,31 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
 
   const port = await transport.listen();
   const urlHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
+
+  // Readiness: false from the moment draining starts (load balancers stop sending new clients).
+  // Cluster mode adds its registry/bus availability here.
+  let draining = false;
+  const isReady = () => !draining;
+  let admin: AdminServer | undefined;
+  let adminUrl: string | undefined;
+  if (config.admin) {
+    const metrics = new GatewayMetrics();
+    const adminRoutes: AdminRoute[] = [
+      ...observabilityRoutes({ metricsText: () => metrics.text(), metricsContentType: metrics.contentType, isReady, metricsAuth: true }),
+      // The admin API and dashboard routes (one line):
+    ];
+    admin = new AdminServer({ host: config.admin.host, port: config.admin.port, token: config.admin.token, routes: adminRoutes, logger, logLimiter, counters, bodyBytes: config.limits.messageBytes, bodyTimeoutMs: config.limits.requestBodyTimeoutMs });
+    try {
+      const adminPort = await admin.listen();
+      const h = config.admin.host;
+      adminUrl = `http://${h === '0.0.0.0' || h === '::' ? '127.0.0.1' : h.includes(':') ? `[${h}]` : h}:${adminPort}`;
+    } catch (err) {
+      await transport.close();
+      await httpPool.close();
+      logLimiter.close();
+      throw err;
+    }
+  }
   const managementEndpoint = `http://${urlHost}:${port}/${config.stage}`;
   const handlerCredentials = credentials[0];
 
@@ -254,12 +284,15 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     logger,
     counters,
     connectionCount: () => lifecycle.table.size,
+    adminUrl,
     close: () =>
       (closing ??= (async () => {
+        draining = true;
         // The listener stays open while draining: new handshakes get 503 and handlers still
         // finishing can call the management API.
         await lifecycle.shutdown(config.shutdown.graceSeconds * 1000);
         await transport.close();
+        await admin?.close();
         await httpPool.close();
         logLimiter.close();
         restoreEnv();
