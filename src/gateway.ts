@@ -21,6 +21,8 @@ import { Counters } from './observability/counters.js';
 import { LogLimiter } from './observability/log-limiter.js';
 import { AdminServer, type AdminRoute } from './observability/admin-server.js';
 import { observabilityRoutes } from './observability/admin-routes.js';
+import { adminApiRoutes } from './observability/admin-api.js';
+import { dashboardRoutes } from './observability/dashboard.js';
 import { GatewayMetrics } from './observability/metrics.js';
 import { createLogger, type Logger } from './observability/logger.js';
 import { MemoryRegistry } from './registry/registry-memory.js';
@@ -239,7 +241,8 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     const metrics = new GatewayMetrics();
     const adminRoutes: AdminRoute[] = [
       ...observabilityRoutes({ metricsText: () => metrics.text(), metricsContentType: metrics.contentType, isReady, metricsAuth: true }),
-      // The admin API and dashboard routes (one line):
+      ...adminApiRoutes({ registry, bus, messageBytes: config.limits.messageBytes, stats: () => ({ connections: lifecycle.table.size, messagesIn: lifecycle.messagesIn, messagesOut: lifecycle.budget.sent }), counters, logLimiter }),
+      ...dashboardRoutes(),
     ];
     admin = new AdminServer({ host: config.admin.host, port: config.admin.port, token: config.admin.token, routes: adminRoutes, logger, logLimiter, counters, bodyBytes: config.limits.messageBytes, bodyTimeoutMs: config.limits.requestBodyTimeoutMs });
     try {

@@ -31,6 +31,8 @@ export type SendOutcome = 'ok' | 'gone' | 'full';
 export class SendBudget {
   /** Bytes last seen waiting, all connections together. */
   total = 0;
+  /** Messages handed to sockets, all connections together (the admin stats' messages out). */
+  sent = 0;
 
   constructor(
     /** `limits.sendBufferTotalBytes`. */
@@ -127,6 +129,7 @@ export class Connection {
       return 'full';
     }
     ws.send(data, binary ? BINARY : TEXT);
+    budget.sent++;
     // What the socket could not take at once now waits in user space: count it.
     buffered = ws.bufferedAmount;
     budget.total += buffered - this.accounted;

@@ -103,6 +103,8 @@ export class ConnectionLifecycle {
   private readonly slowMs: number;
   /** Bytes waiting in all send buffers of this node, against `limits.sendBufferTotalBytes`. */
   readonly budget: SendBudget;
+  /** Messages received from clients on this node (the admin stats' messages in; `budget.sent` counts those out). */
+  messagesIn = 0;
   // One listener of each kind for all sockets; `this` is the socket, which carries its connection.
   private readonly socketListeners: {
     message: (this: WebSocket, data: Buffer, isBinary: boolean) => void;
@@ -307,6 +309,7 @@ export class ConnectionLifecycle {
   /** The hot path: frame in → route → integration → frame out. No logging, no awaits. */
   private onMessage(conn: Connection, data: Buffer, isBinary: boolean): void {
     const now = Date.now();
+    this.messagesIn++;
     conn.lastActiveAt = now;
     let route: Route | undefined;
     let body: string;

@@ -27,13 +27,14 @@ function serveFile(res: ServerResponse, body: Buffer, type: string): void {
 }
 
 /**
- * The admin dashboard at `/` of the admin listener: three static files, read once. They hold no
- * data, so they are served without the token; the page asks for it and sends it with every
- * `/api/…` call it makes.
+ * The admin dashboard at `/` of the admin listener: three static files, read on first use and
+ * kept (a file missing from a broken install is a 500 on that request, never a failed start).
+ * They hold no data, so they are served without the token; the page asks for it and sends it
+ * with every `/api/…` call it makes.
  */
 export function dashboardRoutes(dir: URL = new URL('../admin-ui/', import.meta.url)): AdminRoute[] {
   return FILES.map(([path, file, type]) => {
-    const body = readFileSync(new URL(file, dir));
-    return { method: 'GET', path, auth: false, handle: (r) => serveFile(r.res, body, type) };
+    let body: Buffer | undefined;
+    return { method: 'GET', path, auth: false, handle: (r) => serveFile(r.res, (body ??= readFileSync(new URL(file, dir))), type) };
   });
 }

@@ -82,6 +82,21 @@ describe('the package as installed: dist, bin and exports', () => {
     assert.match(gone.stderr, /GoneException|410/);
   });
 
+  it('the compiled gateway serves the dashboard from dist/admin-ui (the build copies it; package.json files ships dist)', async () => {
+    const { createGateway } = await import('switchboard');
+    const gw = await createGateway({ config: { routes: {}, admin: { host: '127.0.0.1', port: 0, token: 'package-test-token-0123' }, logging: { level: 'silent' }, handlerEnvironment: false }, port: 0 });
+    try {
+      for (const [file, type] of [['', /text\/html/], ['dashboard.js', /javascript/], ['dashboard.css', /text\/css/]] as const) {
+        const res = await fetch(`${gw.adminUrl}/${file}`);
+        assert.equal(res.status, 200, file);
+        assert.match(res.headers.get('content-type') ?? '', type, file);
+      }
+    } finally {
+      await gw.close();
+    }
+    assert.ok(pkg.files.includes('dist'));
+  });
+
   it('drains and exits 0 on SIGTERM', async () => {
     const c = await TestClient.connect(url);
     server.kill('SIGTERM');
