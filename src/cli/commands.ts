@@ -57,11 +57,11 @@ function describeClose(o: { code?: number; reason?: string }): string {
 const COMMANDS: Record<string, Record<string, Subcommand>> = {
   connections: {
     ls: {
-      usage: 'switchboard connections ls [--principal P] [--group G] [--limit N] [--next-token T] [--all]',
+      usage: 'switchboard connections ls [--principal P] [--group G] [--search TEXT] [--limit N] [--next-token T] [--all]',
       args: [],
-      options: { ...LIST_OPTIONS, principal: { type: 'string' }, group: { type: 'string' } },
+      options: { ...LIST_OPTIONS, principal: { type: 'string' }, group: { type: 'string' }, search: { type: 'string' } },
       run: (ctx) => {
-        const filter = { principal: ctx.values.principal as string | undefined, group: ctx.values.group as string | undefined };
+        const filter = { principal: ctx.values.principal as string | undefined, group: ctx.values.group as string | undefined, search: ctx.values.search as string | undefined };
         return printListing(ctx, (p) => ctx.client.listConnections({ ...filter, ...p }), (p) => ctx.client.connections({ ...filter, ...p }));
       },
     },
@@ -187,7 +187,8 @@ const COMMANDS: Record<string, Record<string, Subcommand>> = {
 
 /** The management commands, for the top-level usage text. */
 export const MANAGEMENT_USAGE = `management commands (signed with the AWS credential chain: AWS_ACCESS_KEY_ID…, AWS_PROFILE; or, with --admin, the admin token):
-  connections ls [--principal P] [--group G] [--limit N] [--all]  list open connections
+  connections ls [--principal P] [--group G] [--search TEXT] [--limit N] [--all]
+                                                                  list open connections
   connections get ID                                              GetConnection
   connections send ID DATA                                        PostToConnection (DATA "-": standard input)
   connections close ID [--code N] [--reason TEXT]                 DeleteConnection, with a close code

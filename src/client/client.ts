@@ -94,7 +94,7 @@ export class SwitchboardClient {
 
   /** One page of open connections, optionally only a principal's and/or a group's. Pass the answer's `nextToken` back for the next page. */
   listConnections(opts: ListOptions = {}): Promise<ConnectionPage> {
-    return fetchPage(this.http, path`@connections`, { principal: opts.principal, group: opts.group, limit: opts.limit, nextToken: opts.nextToken });
+    return fetchPage(this.http, path`@connections`, { principal: opts.principal, group: opts.group, search: opts.search, limit: opts.limit, nextToken: opts.nextToken });
   }
 
   /** Every open connection matching the filter, over all pages (`limit` is the page size): `for await (const c of sb.connections())`. */

@@ -224,6 +224,8 @@ describe('admin API from the typed client and the CLI (token instead of SigV4)',
     const sb = new SwitchboardClient({ endpoint: gw.adminUrl!, token: TOKEN });
     const page = await sb.listConnections({ principal: 'frank' });
     assert.deepEqual(page.items.map((i) => [i.connectionId, i.principalId, i.groups]), [[id, 'frank', ['g1']]]);
+    assert.deepEqual((await sb.listConnections({ search: 'G1' })).items.map((i) => i.connectionId), [id]);
+    assert.deepEqual((await sb.listConnections({ search: 'nobody-matches-this' })).items, []);
     assert.equal((await sb.getConnection(id)).connectionId, id);
     await sb.postToConnection(id, 'via client');
     assert.equal((await c.next()).text, 'via client');
@@ -249,7 +251,7 @@ describe('admin API from the typed client and the CLI (token instead of SigV4)',
         child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
       });
     const [ls, send, wrong, noToken] = await Promise.all([
-      sb(['connections', 'ls', '--json', '--admin', gw.adminUrl!], { SWITCHBOARD_ADMIN_TOKEN: TOKEN }),
+      sb(['connections', 'ls', '--json', '--search', 'GINA', '--admin', gw.adminUrl!], { SWITCHBOARD_ADMIN_TOKEN: TOKEN }),
       sb(['principals', 'send', 'gina', 'cli says hi', '--token', TOKEN], { SWITCHBOARD_ADMIN_URL: gw.adminUrl }),
       sb(['connections', 'ls', '--admin', gw.adminUrl!, '--token', 'definitely-not-the-token'], {}),
       sb(['connections', 'ls', '--admin', gw.adminUrl!], {}),
