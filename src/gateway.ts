@@ -23,7 +23,8 @@ import { AdminServer, type AdminRoute } from './observability/admin-server.js';
 import { observabilityRoutes } from './observability/admin-routes.js';
 import { adminApiRoutes } from './observability/admin-api.js';
 import { dashboardRoutes } from './observability/dashboard.js';
-import { GatewayMetrics } from './observability/metrics.js';
+import { NOOP_METRICS, PromMetrics } from './observability/metrics.js';
+import { AccessLog } from './observability/access-log.js';
 import { createLogger, type Logger } from './observability/logger.js';
 import { MemoryRegistry } from './registry/registry-memory.js';
 import { buildRouteTable } from './routing/route-table.js';
@@ -134,10 +135,17 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
   const config = validateConfig(opts.config);
   const env = opts.env ?? process.env;
   const host = opts.host ?? config.host;
-  const logger = opts.logger ?? createLogger(config.logging.level);
+  const logger = opts.logger ?? createLogger(config.logging.level, config.logging.pretty);
   const counters = new Counters();
   const logLimiter = new LogLimiter(logger, counters);
   const api: ApiInfo = { apiId: config.apiId, stage: config.stage, region: config.region, accountId: config.accountId };
+  const accessLog = new AccessLog(logger, config.logging.accessLog, api);
+  let lifecycle!: ConnectionLifecycle;
+  // Metrics only with the admin listener (their only reader); otherwise every hook is a no-op.
+  const promMetrics = config.admin
+    ? new PromMetrics({ stage: config.stage, connectionsOpen: () => lifecycle.table.size, traffic: () => lifecycle.traffic(), sendBufferBytes: () => lifecycle.budget.total, counters })
+    : undefined;
+  const metrics = promMetrics ?? NOOP_METRICS;
 
   const credentials = collectCredentials(config, env);
   if (config.management.auth === 'sigv4' && credentials.length === 0) {
@@ -154,10 +162,10 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
   const httpPool = new HttpPool({ connections: config.limits.httpIntegrationConnections, queue: config.limits.httpIntegrationQueue, counters, logLimiter });
   const routes = await buildRouteTable(config, baseDir, httpPool);
   const registry = new MemoryRegistry();
-  let lifecycle!: ConnectionLifecycle;
+  promMetrics?.bindRoutes(routes.all());
   const bus = new LocalBus((id) => lifecycle.table.get(id));
   const store = new CredentialStore(credentials);
-  const authorize = await createAuthorize({ config, baseDir, api, credentials: store, logger, logLimiter, httpPool });
+  const authorize = await createAuthorize({ config, baseDir, api, credentials: store, logger, logLimiter, httpPool, metrics });
   const management = new ManagementApi({
     stage: config.stage,
     messageBytes: config.limits.messageBytes,
@@ -170,18 +178,22 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     extensions: extensionRoutes(registry, bus),
     counters,
     logLimiter,
+    metrics,
+    accessLog,
   });
 
   const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     const { rawPath, rawQuery, segments } = splitTarget(req.url);
     if (segments.length !== 1 || segments[0] !== config.stage) {
       logLimiter.log('info', 'handshake-refused:403', { path: rawPath, sourceIp: req.socket.remoteAddress }, 'handshake refused (403): not this stage');
+      metrics.clientError();
       return transport.reject(socket, 403, '{"message":"Forbidden"}');
     }
     const key = req.headers['sec-websocket-key'];
     const version = req.headers['sec-websocket-version'];
     if (req.method !== 'GET' || req.headers.upgrade?.toLowerCase() !== 'websocket' || !key || !WS_KEY.test(key) || (version !== '13' && version !== '8')) {
       logLimiter.log('info', 'handshake-refused:400', { path: rawPath, sourceIp: req.socket.remoteAddress, method: req.method, version }, 'handshake refused (400): not a valid WebSocket handshake');
+      metrics.clientError();
       return transport.reject(socket, 400, '{"message":"Bad WebSocket handshake"}');
     }
     lifecycle.handleUpgrade(req, socket, head, rawPath, rawQuery).catch((err: unknown) => lifecycle.upgradeFailed(socket, err));
@@ -226,6 +238,8 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     counters,
     logLimiter,
     trustProxy: config.trustProxy.length > 0 ? new TrustProxy(config.trustProxy) : undefined,
+    metrics,
+    accessLog,
   });
 
   const port = await transport.listen();
@@ -237,11 +251,10 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
   const isReady = () => !draining;
   let admin: AdminServer | undefined;
   let adminUrl: string | undefined;
-  if (config.admin) {
-    const metrics = new GatewayMetrics();
+  if (config.admin && promMetrics) {
     const adminRoutes: AdminRoute[] = [
-      ...observabilityRoutes({ metricsText: () => metrics.text(), metricsContentType: metrics.contentType, isReady, metricsAuth: true }),
-      ...adminApiRoutes({ registry, bus, messageBytes: config.limits.messageBytes, stats: () => ({ connections: lifecycle.table.size, messagesIn: lifecycle.messagesIn, messagesOut: lifecycle.budget.sent }), counters, logLimiter }),
+      ...observabilityRoutes({ metricsText: () => promMetrics.text(), metricsContentType: promMetrics.contentType, isReady, metricsAuth: true }),
+      ...adminApiRoutes({ registry, bus, messageBytes: config.limits.messageBytes, stats: () => ({ connections: lifecycle.table.size, ...lifecycle.traffic() }), counters, logLimiter }),
       ...dashboardRoutes(),
     ];
     admin = new AdminServer({ host: config.admin.host, port: config.admin.port, token: config.admin.token, routes: adminRoutes, logger, logLimiter, counters, bodyBytes: config.limits.messageBytes, bodyTimeoutMs: config.limits.requestBodyTimeoutMs });
@@ -253,6 +266,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
       await transport.close();
       await httpPool.close();
       logLimiter.close();
+      promMetrics.close();
       throw err;
     }
   }
@@ -296,6 +310,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
         await lifecycle.shutdown(config.shutdown.graceSeconds * 1000);
         await transport.close();
         await admin?.close();
+        promMetrics?.close();
         await httpPool.close();
         logLimiter.close();
         restoreEnv();

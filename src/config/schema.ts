@@ -265,9 +265,25 @@ export const ConfigSchema = z
       .object({
         /** pino level: fatal, error, warn, info (default), debug, trace, silent. */
         level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+        /** Human-readable lines (pino-pretty) instead of JSON; `auto` (default): when stderr is a terminal. */
+        pretty: z.union([z.boolean(), z.literal('auto')]).default('auto'),
+        /**
+         * Access logs (at `info`, `log: "access"`): one line per connection when it ends (close code and
+         * reason, duration, messages and bytes in and out, messages per route), one per management call.
+         * `open: true` adds a line when a connection opens. `format`: an AWS-style template of
+         * `$context.name` variables (`$context.requestId $context.status …`); default: the JSON object.
+         */
+        accessLog: z
+          .object({
+            enabled: z.boolean().default(true),
+            open: z.boolean().default(false),
+            format: z.string().min(1).max(4096).optional(),
+          })
+          .strict()
+          .default({ enabled: true, open: false }),
       })
       .strict()
-      .default({ level: 'info' }),
+      .default({ level: 'info', pretty: 'auto', accessLog: { enabled: true, open: false } }),
   })
   .strict()
   .superRefine((c, ctx) => {

@@ -6,6 +6,8 @@ import type { Bus } from '../bus/bus.js';
 import { newRequestId } from '../connection/ids.js';
 import type { Counters } from '../observability/counters.js';
 import type { LogLimiter } from '../observability/log-limiter.js';
+import type { Metrics } from '../observability/metrics.js';
+import type { AccessLog } from '../observability/access-log.js';
 import { isOpen, type ConnectionRecord, type Registry } from '../registry/registry.js';
 import { closeParams } from './close-params.js';
 import { ApiError, badRequest, gone, limitExceeded, payloadTooLarge, sendEmpty, sendError, sendJson } from './errors.js';
@@ -28,6 +30,8 @@ export interface ManagementCall {
 export interface ManagementRoute {
   method: string;
   pattern: string[];
+  /** Its name in metrics and access logs (AWS's operation name); default `METHOD /pattern`. */
+  operation?: string;
   handle(call: ManagementCall): void | Promise<void>;
 }
 
@@ -49,6 +53,16 @@ export interface ManagementDeps {
   counters: Counters;
   /** Rate-limited logging for what a caller can repeat. */
   logLimiter: LogLimiter;
+  /** Calls by operation and status; default: not measured. */
+  metrics?: Metrics | undefined;
+  /** One access-log line per call; default: none. */
+  accessLog?: AccessLog | undefined;
+}
+
+/** What a call's metrics and access-log line need, filled in as it is served. */
+interface CallTrace {
+  operation: string;
+  connectionId: string | undefined;
 }
 
 /** GetConnection's timestamps: ISO-8601 strings with milliseconds (epoch numbers break SDK v3). */
@@ -93,10 +107,31 @@ export class ManagementApi {
    */
   handle(req: IncomingMessage, res: ServerResponse, rawPath: string, rawQuery: string, segments: string[]): void {
     const requestId = newRequestId();
-    this.serve(req, res, rawPath, rawQuery, segments, requestId).catch((err: unknown) => answerFailure(err, res, { requestId, method: req.method, path: rawPath, api: 'management', counters: this.d.counters, logLimiter: this.d.logLimiter }));
+    let trace: CallTrace | undefined;
+    if (this.d.metrics?.enabled || this.d.accessLog?.enabled) {
+      trace = { operation: 'unknown', connectionId: undefined };
+      this.observe(req, res, requestId, trace);
+    }
+    this.serve(req, res, rawPath, rawQuery, segments, requestId, trace).catch((err: unknown) => answerFailure(err, res, { requestId, method: req.method, path: rawPath, api: 'management', counters: this.d.counters, logLimiter: this.d.logLimiter }));
   }
 
-  private async serve(req: IncomingMessage, res: ServerResponse, rawPath: string, rawQuery: string, segments: string[], requestId: string): Promise<void> {
+  /** Counts the call and writes its access-log line once its answer is out (or its socket gone). */
+  private observe(req: IncomingMessage, res: ServerResponse, requestId: string, trace: CallTrace): void {
+    const started = performance.now();
+    const requestTimeEpoch = Date.now();
+    const done = () => {
+      res.removeListener('finish', done);
+      res.removeListener('close', done);
+      const ms = performance.now() - started;
+      const status = res.headersSent ? res.statusCode : 0; // 0: the caller left before an answer
+      this.d.metrics?.management(trace.operation, status, ms);
+      this.d.accessLog?.management({ requestId, ip: req.socket.remoteAddress, httpMethod: req.method ?? '', operation: trace.operation, status, responseLatency: Math.round(ms), connectionId: trace.connectionId, requestTimeEpoch });
+    };
+    res.once('finish', done);
+    res.once('close', done);
+  }
+
+  private async serve(req: IncomingMessage, res: ServerResponse, rawPath: string, rawQuery: string, segments: string[], requestId: string, trace?: CallTrace): Promise<void> {
     const method = req.method ?? 'GET';
     // Judge the head before reading a byte of body: a caller with no valid key, scope or date
     // gets its 403 at once and its body is never buffered. Only the signature waits for the body.
@@ -122,6 +157,10 @@ export class ManagementApi {
         methodMatched = true;
         continue;
       }
+      if (trace !== undefined) {
+        trace.operation = route.operation ?? `${route.method} /${route.pattern.join('/')}`;
+        trace.connectionId = params.connectionId;
+      }
       await route.handle({ method, params, query: parseQuery(rawQuery), body, requestId, res, accessKeyId });
       return;
     }
@@ -141,6 +180,7 @@ export function connectionRoutes(registry: Registry, bus: Bus): ManagementRoute[
     {
       method: 'POST',
       pattern: ['@connections', ':connectionId'],
+      operation: 'PostToConnection',
       handle: async (c) => {
         const rec = await registry.get(c.params.connectionId!);
         if (!isOpen(rec)) throw gone();
@@ -153,6 +193,7 @@ export function connectionRoutes(registry: Registry, bus: Bus): ManagementRoute[
     {
       method: 'GET',
       pattern: ['@connections', ':connectionId'],
+      operation: 'GetConnection',
       handle: async (c) => {
         const rec = await registry.get(c.params.connectionId!);
         if (!isOpen(rec)) throw gone();
@@ -162,6 +203,7 @@ export function connectionRoutes(registry: Registry, bus: Bus): ManagementRoute[
     {
       method: 'DELETE',
       pattern: ['@connections', ':connectionId'],
+      operation: 'DeleteConnection',
       handle: async (c) => {
         const close = closeParams(c.query);
         const rec = await registry.get(c.params.connectionId!);

@@ -7,15 +7,12 @@ import type { Registry } from '../registry/registry.js';
 import type { AdminRequest, AdminRoute } from './admin-server.js';
 import type { Counters } from './counters.js';
 import type { LogLimiter } from './log-limiter.js';
+import type { TrafficTotals } from './metrics.js';
 
-/** What the dashboard polls: totals since start, so it can compute rates from two readings. */
-export interface AdminStats {
+/** What the dashboard polls: the open connections, and traffic totals since start (messages and bytes in and out), so it can compute rates from two readings. */
+export interface AdminStats extends TrafficTotals {
   /** Open connections on this node. */
   connections: number;
-  /** Messages received from clients. */
-  messagesIn: number;
-  /** Messages sent to clients (route responses, management sends, fan-outs). */
-  messagesOut: number;
 }
 
 export interface AdminApiDeps {
@@ -45,7 +42,7 @@ function adminPath(pattern: string[]): string {
  *   GET    /api/groups/{g}/connections        POST|DELETE /api/groups/{g}
  *   PUT|DELETE /api/groups/{g}/connections/{id}
  *   POST   /api/broadcast
- *   GET    /api/stats                          {connections, messagesIn, messagesOut, at}
+ *   GET    /api/stats                          {connections, messagesIn, messagesOut, bytesIn, bytesOut, at}
  */
 export function adminApiRoutes(d: AdminApiDeps): AdminRoute[] {
   const serve = (r: AdminRequest, handle: ManagementRoute['handle']): Promise<void> => {

@@ -13,7 +13,7 @@
  *   closed[cause]             closes the gateway started, by cause of the CLOSE table
  *   handshakeRefused[status]  handshakes refused before $connect ran, by HTTP status
  *   managementRefused[status] management calls refused, by HTTP status
- *   adminRefused[status]      admin API calls refused (after the token was accepted), by HTTP status
+ *   adminRefused[status]      admin listener requests refused (401 token, 404, 405, 413, and the admin API's 400, 429…), by HTTP status
  *   internalErrors[where]     unexpected faults caught by a last-resort guard (message, close, error,
  *                             answer, failure, connect, handshake, management, admin)
  *   malformedAnswers[field]   integration answers the gateway would not use as given
