@@ -256,7 +256,7 @@ function membersTable(items, extra) {
 
 async function showConnection(id) {
   // The listing carries principal and groups; GetConnection alone does not.
-  const page = await api('GET', 'connections', { search: id, limit: '10' });
+  const page = await api('GET', 'connections', { search: id, limit: '100' });
   const c = page.items.find((i) => i.connectionId === id) ?? { connectionId: id, ...(await api('GET', `connections/${seg(id)}`)), principalId: null, groups: [] };
   openDetail(
     { kind: 'connection', path: `connections/${seg(id)}`, sendLabel: 'Send to connection', closeLabel: 'Close connection', again: () => showConnection(id), id },
