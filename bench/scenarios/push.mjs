@@ -21,7 +21,7 @@ async function measure(kind, { seconds, concurrency, rate }) {
   try {
     const ids = await lg.connect(server.url, CLIENTS, true);
     const pathPrefix = kind === 'baseline' ? '/push/' : '/bench/@connections/';
-    const job = (extra) => (i) => ({ origin: server.origin, pathPrefix, ids, payload: PAYLOAD, signed: kind === 'switchboard', concurrency: concurrency / 2, ...extra, ...(extra.rate ? { rate: extra.rate / 2 } : {}) });
+    const job = (extra) => (i) => ({ origin: server.origin, pathPrefix, ids, payload: PAYLOAD, signed: kind !== 'baseline', concurrency: concurrency / 2, ...extra, ...(extra.rate ? { rate: extra.rate / 2 } : {}) });
     await lg.all('push', job({ seconds: 1 })); // warm-up
     await lg.all('reset');
     const closed = await lg.all('push', job({ seconds }));

@@ -216,8 +216,19 @@ export class PromMetrics implements Metrics {
 
     // AWS's WebSocket metric set, under AWS's names (CloudWatch dashboards translate one to one).
     collected(registry, 'ConnectCount', 'Messages sent to the $connect route integration (AWS ConnectCount).', 'counter', () => one(this.connects));
+    // Traffic is summed over the open connections: once per scrape, not once per metric.
+    let trafficAt = -Infinity;
+    let trafficNow: TrafficTotals = { messagesIn: 0, messagesOut: 0, bytesIn: 0, bytesOut: 0 };
+    const trafficOnce = () => {
+      const now = performance.now();
+      if (now - trafficAt > 100) {
+        trafficNow = sources.traffic();
+        trafficAt = now;
+      }
+      return trafficNow;
+    };
     collected(registry, 'MessageCount', 'Messages sent to the WebSocket API, from or to clients, management PostToConnection deliveries included (AWS MessageCount).', 'counter', () => {
-      const t = sources.traffic();
+      const t = trafficOnce();
       return one(t.messagesIn + t.messagesOut);
     });
     collected(registry, 'IntegrationError', 'Requests whose integration answered with a 4XX/5XX status or a function error (AWS IntegrationError).', 'counter', () => one(this.integrationErrors));
@@ -235,7 +246,7 @@ export class PromMetrics implements Metrics {
     collected(registry, 'switchboard_disconnects_total', 'Connections ended, by the close code $disconnect reports (1000-1015 and 4000-4009 one by one, others as 3xxx/4xxx/other).', 'counter', () =>
       [...this.disconnects].map(([code, value]) => ({ labels: { code }, value })),
     );
-    const traffic = (name: string, help: string, pick: (t: TrafficTotals) => number) => collected(registry, name, help, 'counter', () => one(pick(sources.traffic())));
+    const traffic = (name: string, help: string, pick: (t: TrafficTotals) => number) => collected(registry, name, help, 'counter', () => one(pick(trafficOnce())));
     traffic('switchboard_messages_received_total', 'Data frames received from clients.', (t) => t.messagesIn);
     traffic('switchboard_messages_sent_total', 'Data frames sent to clients (route responses, error frames, management pushes).', (t) => t.messagesOut);
     traffic('switchboard_received_bytes_total', 'Payload bytes received from clients.', (t) => t.bytesIn);
