@@ -254,8 +254,13 @@ export const ConfigSchema = z
         host: z.string().min(1).default('127.0.0.1'),
         /** 0 picks a free port. */
         port: z.number().int().min(0).max(65_535).default(9090),
-        /** Bearer token every admin route except /health and /ready requires; without one, the admin API and dashboard are refused. */
-        token: z.string().min(16).optional(),
+        /**
+         * Bearer token every admin route except /health and /ready requires (`/metrics` included:
+         * Prometheus sends it with `authorization: { credentials: … }`); without one, those routes are
+         * refused. Empty (`${ADMIN_TOKEN:-}` with the variable unset) counts as none; `switchboard start`
+         * then generates one for the run and prints it.
+         */
+        token: z.preprocess((v) => (v === '' ? undefined : v), z.string().min(16).optional()),
       })
       .strict()
       .optional(),

@@ -28,6 +28,7 @@
  *                             large, 408 request past Node's requestTimeout)
  *   acceptErrors[code]        failed accepts on the listening socket (EMFILE: out of descriptors)
  *   fdLimitNear               checks that found open descriptors at 90 % of the soft limit
+ *   adminRefused[status]      admin listener requests refused (401 no/wrong token, 404, 405, 408, 413, 400)
  */
 export class Counters {
   private readonly values = new Map<string, number>();

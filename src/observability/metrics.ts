@@ -1,5 +1,5 @@
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import type { Counters } from './counters.js';
 
 /** A route as the metrics see it: its config-defined key and its integration type (both bounded). */
@@ -112,110 +112,168 @@ const BRIDGED: ReadonlyArray<[string, string, string, string | undefined]> = [
   ['fdLimitNear', 'switchboard_fd_limit_near_total', 'Checks that found open descriptors near the soft limit.', undefined],
 ];
 
-interface RouteChildren {
-  invoked: { inc(): void };
-  latency: { observe(v: number): void } | null;
-  integrationError: { inc(): void };
-  executionError: { inc(): void };
+/** One sample of a metric family: its labels and value (a histogram's come with their `_bucket`/`_sum`/`_count` name). */
+interface Sample {
+  labels: Record<string, string | number>;
+  value: number;
+  metricName?: string;
+}
+
+/**
+ * A metric family whose samples are computed when Prometheus scrapes, from plain numbers the
+ * gateway keeps (registered as prom-client's own metrics are). prom-client's labelled children
+ * hash their labels on every increment; plain fields cost one addition.
+ */
+function collected(registry: Registry, name: string, help: string, type: 'counter' | 'gauge' | 'histogram', samples: () => Sample[]): void {
+  registry.registerMetric({
+    name,
+    help,
+    type,
+    aggregator: 'sum',
+    get: async () => ({ name, help, type, aggregator: 'sum', values: samples() }),
+    reset: () => {},
+  } as unknown as Parameters<Registry['registerMetric']>[0]);
+}
+
+/** A latency histogram kept as plain numbers: per-bucket counts (not cumulative), sum and count. */
+class Latency {
+  readonly buckets = new Float64Array(LATENCY_MS.length);
+  sum = 0;
+  count = 0;
+
+  observe(ms: number): void {
+    this.sum += ms;
+    this.count++;
+    for (let i = 0; i < LATENCY_MS.length; i++) {
+      if (ms <= LATENCY_MS[i]!) {
+        this.buckets[i]!++;
+        return;
+      }
+    }
+  }
+
+  /** Its samples in Prometheus's form: cumulative `le` buckets, `+Inf`, `_sum`, `_count`. */
+  samples(name: string, labels: Record<string, string>, out: Sample[]): void {
+    let acc = 0;
+    for (let i = 0; i < LATENCY_MS.length; i++) {
+      acc += this.buckets[i]!;
+      out.push({ metricName: `${name}_bucket`, labels: { ...labels, le: LATENCY_MS[i]! }, value: acc });
+    }
+    out.push({ metricName: `${name}_bucket`, labels: { ...labels, le: '+Inf' }, value: this.count });
+    out.push({ metricName: `${name}_sum`, labels, value: this.sum });
+    out.push({ metricName: `${name}_count`, labels, value: this.count });
+  }
+}
+
+/** What is counted for one route (config-defined: one object per route, made at startup). */
+class RouteStats {
+  invoked = 0;
+  integrationErrors = 0;
+  executionErrors = 0;
+  /** Null for mock integrations: AWS reports no IntegrationLatency for them. */
+  readonly latency: Latency | null;
+  readonly labels: Record<string, string>;
+
+  constructor(key: string, kind: string) {
+    this.labels = { route: key, integration: kind };
+    this.latency = kind === 'mock' ? null : new Latency();
+  }
+}
+
+/** Management calls of one operation. */
+class OperationStats {
+  readonly byStatus = new Map<number, number>();
+  readonly latency = new Latency();
 }
 
 /**
  * This gateway's Prometheus metrics, on a registry of its own (several gateways can share a
- * process). Label children are bound once per route, so a message costs one increment (and
- * one histogram observation when latency is measured). Gauges and the totals already kept
- * elsewhere (open connections, traffic, send-buffer bytes, the `Counters`) are read at scrape
- * time instead of being counted twice.
+ * process). The hooks only add to plain numbers (one object per route, made at startup), so a
+ * message costs an increment, and a latency two clock reads and a bucket search; everything is
+ * turned into samples when Prometheus scrapes. Totals already kept elsewhere (open connections,
+ * traffic, send-buffer bytes, the `Counters`) are read at scrape time too, never counted twice.
  */
 export class PromMetrics implements Metrics {
   readonly enabled = true;
   readonly registry = new Registry();
-  private readonly routes = new Map<string, RouteChildren>();
-  private readonly connectCount: Counter;
-  private readonly clientErrors: Counter;
-  private readonly integrationErrorsAll: Counter;
-  private readonly executionErrorsAll: Counter;
-  private readonly integrationErrorC: Counter<'route' | 'integration'>;
-  private readonly executionErrorC: Counter<'route' | 'integration'>;
-  private readonly integrationLatency: Histogram<'route' | 'integration'>;
-  private readonly invocations: Counter<'route' | 'integration'>;
-  private readonly openedC: Counter;
-  private readonly disconnects: Counter<'code'>;
-  private readonly disconnectChildren = new Map<number, { inc(): void }>();
-  private readonly authorizerResults: Counter<'result'>;
-  private readonly authorizerCacheC: Counter<'outcome'>;
-  private readonly managementCalls: Counter<'operation' | 'status'>;
-  private readonly managementLatency: Histogram<'operation'>;
+  private readonly routes = new Map<string, RouteStats>();
+  private connects = 0;
+  private clientErrors = 0;
+  private integrationErrors = 0;
+  private executionErrors = 0;
+  private openedCount = 0;
+  private readonly disconnects = new Map<string, number>();
+  private readonly authorizerResults: Record<AuthorizerResult, number> = { allow: 0, unauthorized: 0, forbidden: 0, error: 0 };
+  private readonly authorizerCacheCounts = { hit: 0, miss: 0 };
+  private readonly operations = new Map<string, OperationStats>();
   private readonly loopDelay: IntervalHistogram;
 
   constructor(sources: MetricsSources) {
-    const registers = [this.registry];
-    collectDefaultMetrics({ register: this.registry, prefix: 'switchboard_' });
+    const registry = this.registry;
+    const registers = [registry];
+    collectDefaultMetrics({ register: registry, prefix: 'switchboard_' });
+    const one = (value: number): Sample[] => [{ labels: {}, value }];
 
     // AWS's WebSocket metric set, under AWS's names (CloudWatch dashboards translate one to one).
-    this.connectCount = new Counter({ name: 'ConnectCount', help: 'Messages sent to the $connect route integration (AWS ConnectCount).', registers });
-    new Counter({
-      name: 'MessageCount',
-      help: 'Messages sent to the WebSocket API, from or to clients, management PostToConnection deliveries included (AWS MessageCount).',
-      registers,
-      collect() {
-        const t = sources.traffic();
-        this.reset();
-        this.inc(t.messagesIn + t.messagesOut);
-      },
+    collected(registry, 'ConnectCount', 'Messages sent to the $connect route integration (AWS ConnectCount).', 'counter', () => one(this.connects));
+    // Traffic is summed over the open connections: once per scrape, not once per metric.
+    let trafficAt = -Infinity;
+    let trafficNow: TrafficTotals = { messagesIn: 0, messagesOut: 0, bytesIn: 0, bytesOut: 0 };
+    const trafficOnce = () => {
+      const now = performance.now();
+      if (now - trafficAt > 100) {
+        trafficNow = sources.traffic();
+        trafficAt = now;
+      }
+      return trafficNow;
+    };
+    collected(registry, 'MessageCount', 'Messages sent to the WebSocket API, from or to clients, management PostToConnection deliveries included (AWS MessageCount).', 'counter', () => {
+      const t = trafficOnce();
+      return one(t.messagesIn + t.messagesOut);
     });
-    this.integrationErrorsAll = new Counter({ name: 'IntegrationError', help: 'Requests whose integration answered with a 4XX/5XX status or a function error (AWS IntegrationError).', registers });
-    this.clientErrors = new Counter({ name: 'ClientError', help: 'Requests answered 4XX by the gateway before the integration was invoked (AWS ClientError).', registers });
-    this.executionErrorsAll = new Counter({ name: 'ExecutionError', help: 'Errors calling the integration: unreachable, timed out (AWS ExecutionError).', registers });
-    this.integrationLatency = new Histogram({
-      name: 'IntegrationLatency',
-      help: 'Milliseconds from sending the request to the integration to receiving its answer, by route and integration type (AWS IntegrationLatency; not for mock integrations).',
-      labelNames: ['route', 'integration'],
-      buckets: LATENCY_MS,
-      registers,
+    collected(registry, 'IntegrationError', 'Requests whose integration answered with a 4XX/5XX status or a function error (AWS IntegrationError).', 'counter', () => one(this.integrationErrors));
+    collected(registry, 'ClientError', 'Requests answered 4XX by the gateway before the integration was invoked (AWS ClientError).', 'counter', () => one(this.clientErrors));
+    collected(registry, 'ExecutionError', 'Errors calling the integration: unreachable, refused by a limit, timed out (AWS ExecutionError).', 'counter', () => one(this.executionErrors));
+    collected(registry, 'IntegrationLatency', 'Milliseconds from sending the request to the integration to receiving its answer, by route and integration type (AWS IntegrationLatency; not for mock integrations).', 'histogram', () => {
+      const out: Sample[] = [];
+      for (const r of this.routes.values()) r.latency?.samples('IntegrationLatency', r.labels, out);
+      return out;
     });
 
     // Prometheus-style metrics.
-    new Gauge({
-      name: 'switchboard_connections_open',
-      help: 'Connections open on this node, by stage.',
-      labelNames: ['stage'],
-      registers,
-      collect() {
-        this.set({ stage: sources.stage }, sources.connectionsOpen());
-      },
-    });
-    this.openedC = new Counter({ name: 'switchboard_connections_opened_total', help: 'Connections accepted (WebSocket open).', registers });
-    this.disconnects = new Counter({ name: 'switchboard_disconnects_total', help: 'Connections ended, by the close code $disconnect reports (3xxx/4xxx beyond 4009 bucketed).', labelNames: ['code'], registers });
-    const traffic = (name: string, help: string, pick: (t: TrafficTotals) => number) =>
-      new Counter({
-        name,
-        help,
-        registers,
-        collect() {
-          this.reset();
-          this.inc(pick(sources.traffic()));
-        },
-      });
+    collected(registry, 'switchboard_connections_open', 'Connections open on this node, by stage.', 'gauge', () => [{ labels: { stage: sources.stage }, value: sources.connectionsOpen() }]);
+    collected(registry, 'switchboard_connections_opened_total', 'Connections accepted (WebSocket open).', 'counter', () => one(this.openedCount));
+    collected(registry, 'switchboard_disconnects_total', 'Connections ended, by the close code $disconnect reports (1000-1015 and 4000-4009 one by one, others as 3xxx/4xxx/other).', 'counter', () =>
+      [...this.disconnects].map(([code, value]) => ({ labels: { code }, value })),
+    );
+    const traffic = (name: string, help: string, pick: (t: TrafficTotals) => number) => collected(registry, name, help, 'counter', () => one(pick(trafficOnce())));
     traffic('switchboard_messages_received_total', 'Data frames received from clients.', (t) => t.messagesIn);
     traffic('switchboard_messages_sent_total', 'Data frames sent to clients (route responses, error frames, management pushes).', (t) => t.messagesOut);
     traffic('switchboard_received_bytes_total', 'Payload bytes received from clients.', (t) => t.bytesIn);
     traffic('switchboard_sent_bytes_total', 'Payload bytes sent to clients.', (t) => t.bytesOut);
-    this.invocations = new Counter({ name: 'switchboard_route_invocations_total', help: 'Message route integrations called, by route and integration type.', labelNames: ['route', 'integration'], registers });
-    this.integrationErrorC = new Counter({ name: 'switchboard_integration_errors_total', help: 'IntegrationError by route and integration type.', labelNames: ['route', 'integration'], registers });
-    this.executionErrorC = new Counter({ name: 'switchboard_execution_errors_total', help: 'ExecutionError by route and integration type.', labelNames: ['route', 'integration'], registers });
-    this.authorizerResults = new Counter({ name: 'switchboard_authorizer_results_total', help: 'Authorizer decisions on handshakes: allow, unauthorized (401), forbidden (403), error (500).', labelNames: ['result'], registers });
-    this.authorizerCacheC = new Counter({ name: 'switchboard_authorizer_cache_total', help: 'Authorizer result cache lookups, by outcome (hit, miss).', labelNames: ['outcome'], registers });
-    this.managementCalls = new Counter({ name: 'switchboard_management_calls_total', help: 'Management API calls, by operation and HTTP status.', labelNames: ['operation', 'status'], registers });
-    this.managementLatency = new Histogram({ name: 'switchboard_management_latency_ms', help: 'Management API call latency in milliseconds, by operation.', labelNames: ['operation'], buckets: LATENCY_MS, registers });
-    new Gauge({
-      name: 'switchboard_send_buffer_bytes',
-      help: 'Bytes held in client send buffers on this node (limits.sendBufferTotalBytes budget).',
-      registers,
-      collect() {
-        this.set(sources.sendBufferBytes());
-      },
+    const perRoute = (name: string, help: string, pick: (r: RouteStats) => number) =>
+      collected(registry, name, help, 'counter', () => [...this.routes.values()].map((r) => ({ labels: r.labels, value: pick(r) })));
+    perRoute('switchboard_route_invocations_total', 'Route integrations called, by route and integration type.', (r) => r.invoked);
+    perRoute('switchboard_integration_errors_total', 'IntegrationError by route and integration type.', (r) => r.integrationErrors);
+    perRoute('switchboard_execution_errors_total', 'ExecutionError by route and integration type.', (r) => r.executionErrors);
+    collected(registry, 'switchboard_authorizer_results_total', 'Authorizer decisions on handshakes: allow, unauthorized (401), forbidden (403), error (500).', 'counter', () =>
+      Object.entries(this.authorizerResults).map(([result, value]) => ({ labels: { result }, value })),
+    );
+    collected(registry, 'switchboard_authorizer_cache_total', 'Authorizer result cache lookups, by outcome (hit, miss).', 'counter', () =>
+      Object.entries(this.authorizerCacheCounts).map(([outcome, value]) => ({ labels: { outcome }, value })),
+    );
+    collected(registry, 'switchboard_management_calls_total', 'Management API calls, by operation and HTTP status (0: the caller left before an answer).', 'counter', () => {
+      const out: Sample[] = [];
+      for (const [operation, o] of this.operations) for (const [status, value] of o.byStatus) out.push({ labels: { operation, status }, value });
+      return out;
     });
-    // Event-loop lag as a gauge pair read at scrape (prom-client's default nodejs_eventloop_lag_* are there too).
+    collected(registry, 'switchboard_management_latency_ms', 'Management API call latency in milliseconds, by operation.', 'histogram', () => {
+      const out: Sample[] = [];
+      for (const [operation, o] of this.operations) o.latency.samples('switchboard_management_latency_ms', { operation }, out);
+      return out;
+    });
+    collected(registry, 'switchboard_send_buffer_bytes', 'Bytes held in client send buffers on this node (limits.sendBufferTotalBytes budget).', 'gauge', () => one(sources.sendBufferBytes()));
+    // Event-loop delay between scrapes (prom-client's default nodejs_eventloop_lag_* are there too).
     const loopDelay = (this.loopDelay = monitorEventLoopDelay({ resolution: 20 }));
     loopDelay.enable();
     new Gauge({
@@ -235,85 +293,73 @@ export class PromMetrics implements Metrics {
 
     for (const [name, metric, help, label] of BRIDGED) {
       const prefix = `${name}{`;
-      new Counter({
-        name: metric,
-        help,
-        labelNames: label === undefined ? [] : [label],
-        registers,
-        collect() {
-          this.reset();
-          for (const [key, value] of Object.entries(sources.counters.snapshot())) {
-            if (label === undefined) {
-              if (key === name) this.inc(value);
-            } else if (key.startsWith(prefix)) this.inc({ [label]: key.slice(prefix.length, -1) }, value);
-          }
-        },
+      collected(registry, metric, help, 'counter', () => {
+        const out: Sample[] = [];
+        for (const [key, value] of Object.entries(sources.counters.snapshot())) {
+          if (label === undefined) {
+            if (key === name) out.push({ labels: {}, value });
+          } else if (key.startsWith(prefix)) out.push({ labels: { [label]: key.slice(prefix.length, -1) }, value });
+        }
+        if (label === undefined && out.length === 0) out.push({ labels: {}, value: 0 });
+        return out;
       });
     }
   }
 
-  /** The pre-bound children of a route (created once per configured route). */
-  private route(r: MetricsRoute): RouteChildren {
+  /** The stats of a route (made once per configured route, by `bindRoutes` at startup). */
+  private route(r: MetricsRoute): RouteStats {
     let c = this.routes.get(r.key);
     if (c === undefined) {
-      const labels = { route: r.key, integration: r.integration?.kind ?? 'none' };
-      c = {
-        invoked: this.invocations.labels(labels),
-        latency: labels.integration === 'mock' ? null : this.integrationLatency.labels(labels),
-        integrationError: this.integrationErrorC.labels(labels),
-        executionError: this.executionErrorC.labels(labels),
-      };
+      c = new RouteStats(r.key, r.integration?.kind ?? 'none');
       this.routes.set(r.key, c);
     }
     return c;
   }
 
-  /** Binds the children of every configured route up front, so the first message of a route allocates nothing. */
+  /** Makes the stats of every configured route up front, so a message allocates nothing. */
   bindRoutes(routes: Iterable<MetricsRoute>): void {
     for (const r of routes) this.route(r);
   }
 
   connectInvoked(): void {
-    this.connectCount.inc();
+    this.connects++;
   }
   clientError(): void {
-    this.clientErrors.inc();
+    this.clientErrors++;
   }
   opened(): void {
-    this.openedC.inc();
+    this.openedCount++;
   }
   disconnected(code: number): void {
-    let c = this.disconnectChildren.get(code);
-    if (c === undefined) {
-      c = this.disconnects.labels({ code: closeCodeLabel(code) });
-      // Only the codes reported one by one are cached by number, so this map stays bounded too.
-      if (closeCodeLabel(code) === String(code)) this.disconnectChildren.set(code, c);
-    }
-    c.inc();
+    const label = closeCodeLabel(code);
+    this.disconnects.set(label, (this.disconnects.get(label) ?? 0) + 1);
   }
   invoked(r: MetricsRoute): void {
-    this.route(r).invoked.inc();
+    this.route(r).invoked++;
   }
   latency(r: MetricsRoute, ms: number): void {
     this.route(r).latency?.observe(ms);
   }
   integrationError(r: MetricsRoute | undefined): void {
-    this.integrationErrorsAll.inc();
-    if (r !== undefined) this.route(r).integrationError.inc();
+    this.integrationErrors++;
+    if (r !== undefined) this.route(r).integrationErrors++;
   }
   executionError(r: MetricsRoute | undefined): void {
-    this.executionErrorsAll.inc();
-    if (r !== undefined) this.route(r).executionError.inc();
+    this.executionErrors++;
+    if (r !== undefined) this.route(r).executionErrors++;
   }
   authorizer(result: AuthorizerResult): void {
-    this.authorizerResults.inc({ result });
+    this.authorizerResults[result]++;
   }
   authorizerCache(hit: boolean): void {
-    this.authorizerCacheC.inc({ outcome: hit ? 'hit' : 'miss' });
+    if (hit) this.authorizerCacheCounts.hit++;
+    else this.authorizerCacheCounts.miss++;
   }
   management(operation: string, status: number, ms: number): void {
-    this.managementCalls.inc({ operation, status: String(status) });
-    this.managementLatency.observe({ operation }, ms);
+    let o = this.operations.get(operation);
+    if (o === undefined) this.operations.set(operation, (o = new OperationStats()));
+    o.byStatus.set(status, (o.byStatus.get(status) ?? 0) + 1);
+    o.latency.observe(ms);
   }
 
   /** The Prometheus text exposition. */
