@@ -13,7 +13,6 @@
  *   closed[cause]             closes the gateway started, by cause of the CLOSE table
  *   handshakeRefused[status]  handshakes refused before $connect ran, by HTTP status
  *   managementRefused[status] management calls refused, by HTTP status
- *   adminRefused[status]      admin listener requests refused (401 token, 404, 405, 413, and the admin API's 400, 429…), by HTTP status
  *   internalErrors[where]     unexpected faults caught by a last-resort guard (message, close, error,
  *                             answer, failure, connect, handshake, management, admin)
  *   malformedAnswers[field]   integration answers the gateway would not use as given
@@ -28,7 +27,8 @@
  *                             large, 408 request past Node's requestTimeout)
  *   acceptErrors[code]        failed accepts on the listening socket (EMFILE: out of descriptors)
  *   fdLimitNear               checks that found open descriptors at 90 % of the soft limit
- *   adminRefused[status]      admin listener requests refused (401 no/wrong token, 404, 405, 408, 413, 400)
+ *   adminRefused[status]      admin listener requests refused (401 no/wrong token, 404, 405, 408, 413, 400),
+ *                             and admin API calls refused as on the management API (400, 413, 429)
  */
 export class Counters {
   private readonly values = new Map<string, number>();
