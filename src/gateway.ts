@@ -19,6 +19,12 @@ import { extensionRoutes } from './management/extensions.js';
 import { TokenBucket } from './shared/token-bucket.js';
 import { Counters } from './observability/counters.js';
 import { LogLimiter } from './observability/log-limiter.js';
+import { AdminServer, type AdminRoute } from './observability/admin-server.js';
+import { observabilityRoutes } from './observability/admin-routes.js';
+import { adminApiRoutes } from './observability/admin-api.js';
+import { dashboardRoutes } from './observability/dashboard.js';
+import { NOOP_METRICS, PromMetrics } from './observability/metrics.js';
+import { AccessLog } from './observability/access-log.js';
 import { createLogger, type Logger } from './observability/logger.js';
 import { MemoryRegistry } from './registry/registry-memory.js';
 import { buildRouteTable } from './routing/route-table.js';
@@ -56,6 +62,8 @@ export interface Gateway {
   readonly counters: Counters;
   /** Open connections on this node. */
   connectionCount(): number;
+  /** Admin listener URL (`http://HOST:PORT`: /metrics, /health, /ready, admin API); undefined when `admin` is not configured. */
+  readonly adminUrl: string | undefined;
   /** Drains: refuses new handshakes with 503, lets running handlers and $connects finish (up to `shutdown.graceSeconds`), closes clients with 1001 "Going away", waits for every $disconnect, stops listening, and restores the process environment it set for handlers. */
   close(): Promise<void>;
 }
@@ -127,10 +135,17 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
   const config = validateConfig(opts.config);
   const env = opts.env ?? process.env;
   const host = opts.host ?? config.host;
-  const logger = opts.logger ?? createLogger(config.logging.level);
+  const logger = opts.logger ?? createLogger(config.logging.level, config.logging.pretty);
   const counters = new Counters();
   const logLimiter = new LogLimiter(logger, counters);
   const api: ApiInfo = { apiId: config.apiId, stage: config.stage, region: config.region, accountId: config.accountId };
+  const accessLog = new AccessLog(logger, config.logging.accessLog, api);
+  let lifecycle!: ConnectionLifecycle;
+  // Metrics only with the admin listener (their only reader); otherwise every hook is a no-op.
+  const promMetrics = config.admin
+    ? new PromMetrics({ stage: config.stage, connectionsOpen: () => lifecycle.table.size, traffic: () => lifecycle.traffic(), sendBufferBytes: () => lifecycle.budget.total, counters })
+    : undefined;
+  const metrics = promMetrics ?? NOOP_METRICS;
 
   const credentials = collectCredentials(config, env);
   if (config.management.auth === 'sigv4' && credentials.length === 0) {
@@ -147,10 +162,10 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
   const httpPool = new HttpPool({ connections: config.limits.httpIntegrationConnections, queue: config.limits.httpIntegrationQueue, counters, logLimiter });
   const routes = await buildRouteTable(config, baseDir, httpPool);
   const registry = new MemoryRegistry();
-  let lifecycle!: ConnectionLifecycle;
+  promMetrics?.bindRoutes(routes.all());
   const bus = new LocalBus((id) => lifecycle.table.get(id));
   const store = new CredentialStore(credentials);
-  const authorize = await createAuthorize({ config, baseDir, api, credentials: store, logger, logLimiter, httpPool });
+  const authorize = await createAuthorize({ config, baseDir, api, credentials: store, logger, logLimiter, httpPool, metrics });
   const management = new ManagementApi({
     stage: config.stage,
     messageBytes: config.limits.messageBytes,
@@ -163,18 +178,22 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     extensions: extensionRoutes(registry, bus),
     counters,
     logLimiter,
+    metrics,
+    accessLog,
   });
 
   const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     const { rawPath, rawQuery, segments } = splitTarget(req.url);
     if (segments.length !== 1 || segments[0] !== config.stage) {
       logLimiter.log('info', 'handshake-refused:403', { path: rawPath, sourceIp: req.socket.remoteAddress }, 'handshake refused (403): not this stage');
+      metrics.clientError();
       return transport.reject(socket, 403, '{"message":"Forbidden"}');
     }
     const key = req.headers['sec-websocket-key'];
     const version = req.headers['sec-websocket-version'];
     if (req.method !== 'GET' || req.headers.upgrade?.toLowerCase() !== 'websocket' || !key || !WS_KEY.test(key) || (version !== '13' && version !== '8')) {
       logLimiter.log('info', 'handshake-refused:400', { path: rawPath, sourceIp: req.socket.remoteAddress, method: req.method, version }, 'handshake refused (400): not a valid WebSocket handshake');
+      metrics.clientError();
       return transport.reject(socket, 400, '{"message":"Bad WebSocket handshake"}');
     }
     lifecycle.handleUpgrade(req, socket, head, rawPath, rawQuery).catch((err: unknown) => lifecycle.upgradeFailed(socket, err));
@@ -219,10 +238,38 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     counters,
     logLimiter,
     trustProxy: config.trustProxy.length > 0 ? new TrustProxy(config.trustProxy) : undefined,
+    metrics,
+    accessLog,
   });
 
   const port = await transport.listen();
   const urlHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
+
+  // Readiness: false from the moment draining starts (load balancers stop sending new clients).
+  // Cluster mode adds its registry/bus availability here.
+  let draining = false;
+  const isReady = () => !draining;
+  let admin: AdminServer | undefined;
+  let adminUrl: string | undefined;
+  if (config.admin && promMetrics) {
+    const adminRoutes: AdminRoute[] = [
+      ...observabilityRoutes({ metricsText: () => promMetrics.text(), metricsContentType: promMetrics.contentType, isReady, metricsAuth: true }),
+      ...adminApiRoutes({ registry, bus, messageBytes: config.limits.messageBytes, stats: () => ({ connections: lifecycle.table.size, ...lifecycle.traffic() }), counters, logLimiter }),
+      ...dashboardRoutes(),
+    ];
+    admin = new AdminServer({ host: config.admin.host, port: config.admin.port, token: config.admin.token, routes: adminRoutes, logger, logLimiter, counters, bodyBytes: config.limits.messageBytes, bodyTimeoutMs: config.limits.requestBodyTimeoutMs });
+    try {
+      const adminPort = await admin.listen();
+      const h = config.admin.host;
+      adminUrl = `http://${h === '0.0.0.0' || h === '::' ? '127.0.0.1' : h.includes(':') ? `[${h}]` : h}:${adminPort}`;
+    } catch (err) {
+      await transport.close();
+      await httpPool.close();
+      logLimiter.close();
+      promMetrics.close();
+      throw err;
+    }
+  }
   const managementEndpoint = `http://${urlHost}:${port}/${config.stage}`;
   const handlerCredentials = credentials[0];
 
@@ -254,12 +301,16 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     logger,
     counters,
     connectionCount: () => lifecycle.table.size,
+    adminUrl,
     close: () =>
       (closing ??= (async () => {
+        draining = true;
         // The listener stays open while draining: new handshakes get 503 and handlers still
         // finishing can call the management API.
         await lifecycle.shutdown(config.shutdown.graceSeconds * 1000);
         await transport.close();
+        await admin?.close();
+        promMetrics?.close();
         await httpPool.close();
         logLimiter.close();
         restoreEnv();

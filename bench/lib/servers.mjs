@@ -10,9 +10,13 @@ export const BENCH_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)),
 export const ROOT = path.join(BENCH_DIR, '..');
 export const HANDLERS = path.join(BENCH_DIR, 'fixtures', 'handlers.mjs');
 
+/** The admin token of metrics-on runs (`extra.metrics`). */
+export const BENCH_ADMIN_TOKEN = 'bench-admin-token-0123456789';
+
 /**
  * Starts Switchboard from dist/ (run `npm run build` first; `npm run bench` does) with a
  * configuration on stage `bench`; resolves with its URL, origin, PID and a stop function.
+ * `extra.metrics`: with the admin listener (Prometheus metrics on), and `adminUrl` in the answer.
  */
 export async function startSwitchboard(routes, extra = {}) {
   const dir = mkdtempSync(path.join(tmpdir(), 'sb-bench-'));
@@ -23,10 +27,12 @@ export async function startSwitchboard(routes, extra = {}) {
     limits: { idleTimeoutSeconds: 3600, maxConnectionSeconds: 7200, ...extra.limits },
     management: { credentials: [BENCH_CREDS] },
     logging: { level: 'warn' },
+    ...(extra.metrics ? { admin: { port: 0, token: BENCH_ADMIN_TOKEN } } : {}),
   };
   writeFileSync(file, JSON.stringify(config));
-  const s = await startNode([path.join(ROOT, 'dist', 'cli', 'main.js'), 'start', '--config', file, '--port', '0'], { ready: /Switchboard listening on (ws:\/\/\S+)/, ...extra.node });
-  return describe(s, 'switchboard');
+  const ready = extra.metrics ? /Switchboard listening on (ws:\/\/\S+)[\s\S]*admin: +(http:\/\/\S+)/ : /Switchboard listening on (ws:\/\/\S+)/;
+  const s = await startNode([path.join(ROOT, 'dist', 'cli', 'main.js'), 'start', '--config', file, '--port', '0'], { ready, ...extra.node });
+  return { ...describe(s, 'switchboard'), adminUrl: s.match[2] };
 }
 
 /** Starts a baseline server script from bench/baselines. */

@@ -5,6 +5,7 @@
 // every request in full.
 import { LoadGenerator, latency } from '../lib/loadgen.mjs';
 import { cpuMicros, sleep } from '../lib/proc.mjs';
+import { startScraper } from '../lib/scrape.mjs';
 import { handler, startBaseline, startSwitchboard } from '../lib/servers.mjs';
 import { alternate, medianOf, ratio, round } from '../lib/stats.mjs';
 
@@ -13,12 +14,14 @@ const CLIENTS = 1000;
 const PAYLOAD = 'x'.repeat(64);
 
 async function measure(kind, { seconds, concurrency, rate }) {
-  const server = kind === 'baseline' ? await startBaseline('bare-push.mjs') : await startSwitchboard({ whoami: { handler: handler('whoami'), routeResponse: true } });
+  // `metrics`: Switchboard with its admin listener on (Prometheus metrics), scraped every second.
+  const server = kind === 'baseline' ? await startBaseline('bare-push.mjs') : await startSwitchboard({ whoami: { handler: handler('whoami'), routeResponse: true } }, { metrics: kind === 'metrics' });
   const lg = new LoadGenerator(2);
+  const stopScraper = server.adminUrl ? startScraper(server.adminUrl) : null;
   try {
     const ids = await lg.connect(server.url, CLIENTS, true);
     const pathPrefix = kind === 'baseline' ? '/push/' : '/bench/@connections/';
-    const job = (extra) => (i) => ({ origin: server.origin, pathPrefix, ids, payload: PAYLOAD, signed: kind === 'switchboard', concurrency: concurrency / 2, ...extra, ...(extra.rate ? { rate: extra.rate / 2 } : {}) });
+    const job = (extra) => (i) => ({ origin: server.origin, pathPrefix, ids, payload: PAYLOAD, signed: kind !== 'baseline', concurrency: concurrency / 2, ...extra, ...(extra.rate ? { rate: extra.rate / 2 } : {}) });
     await lg.all('push', job({ seconds: 1 })); // warm-up
     await lg.all('reset');
     const closed = await lg.all('push', job({ seconds }));
@@ -33,6 +36,7 @@ async function measure(kind, { seconds, concurrency, rate }) {
     const n = paced.reduce((a, r) => a + (r.statuses[200] ?? 0), 0);
     out.cpuPerRequestUs = (c1 - c0) / n;
     out.pacedRate = n / seconds;
+    if (stopScraper) out.scrapes = await stopScraper();
     return out;
   } finally {
     await lg.close();
@@ -44,7 +48,7 @@ async function measure(kind, { seconds, concurrency, rate }) {
 export async function run({ quick, log }) {
   const seconds = quick ? 3 : 6;
   const rounds = quick ? 1 : 2;
-  const runs = await alternate(rounds, ['baseline', 'switchboard'], async (kind) => {
+  const runs = await alternate(rounds, ['baseline', 'switchboard', 'metrics'], async (kind) => {
     const m = await measure(kind, { seconds, concurrency: 32, rate: 3000 });
     log(`push ${kind}: ${Math.round(m.throughput)} req/s (${m.delivered}/${m.requests} delivered), p50 ${m.latency.p50} ms, p99 ${m.latency.p99} ms, ${round(m.cpuPerRequestUs)} µs CPU/request at ${Math.round(m.pacedRate)} req/s`);
     if (m.delivered < m.requests) throw new Error(`${kind}: ${m.requests - m.delivered} pushes answered but not delivered`);
@@ -56,6 +60,9 @@ export async function run({ quick, log }) {
     ratios: [
       ratio('push throughput (SigV4 vs no auth)', med('switchboard', (m) => m.throughput), med('baseline', (m) => m.throughput), 0.6, 'higher', 'req/s'),
       ratio('push server CPU per request (3,000 req/s)', med('switchboard', (m) => m.cpuPerRequestUs), med('baseline', (m) => m.cpuPerRequestUs), null, 'lower', 'µs'),
+      // Here "switchboard" is metrics on (admin listener, scraped every second) and "baseline" metrics off.
+      ratio('push server CPU per request, metrics on / off (3,000 req/s)', med('metrics', (m) => m.cpuPerRequestUs), med('switchboard', (m) => m.cpuPerRequestUs), 1.03, 'lower', 'µs'),
+      ratio('push throughput, metrics on / off', med('metrics', (m) => m.throughput), med('switchboard', (m) => m.throughput), null, 'higher', 'req/s'),
     ],
   };
 }

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { LogLimiter } from '../observability/log-limiter.js';
+import type { Metrics } from '../observability/metrics.js';
 import type { Config } from '../config/schema.js';
 import type { Authorize } from '../connection/lifecycle.js';
 import type { ApiInfo } from '../events/events.js';
@@ -21,6 +22,8 @@ export interface AuthorizerDeps {
   httpPool: HttpPool;
   /** Rate-limited logging: clients can make handshakes fail over and over. */
   logLimiter: LogLimiter;
+  /** Counts authorizer cache hits and misses; default: not counted. */
+  metrics?: Metrics | undefined;
 }
 
 /**
@@ -39,5 +42,5 @@ export async function createAuthorize(deps: AuthorizerDeps): Promise<Authorize |
     answerBytes: deps.config.limits.handshakeAnswerBytes,
     answerLimit: 'limits.handshakeAnswerBytes',
   });
-  return new RequestAuthorizer(route.authorizer, integration!, deps.api, deps.logLimiter).authorize;
+  return new RequestAuthorizer(route.authorizer, integration!, deps.api, deps.logLimiter, deps.metrics).authorize;
 }

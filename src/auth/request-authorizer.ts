@@ -6,6 +6,7 @@ import { authorizerEvent, type ApiInfo, type HandshakeInfo } from '../events/eve
 import { HttpStatusError } from '../integrations/http.js';
 import { IntegrationTimeout, type Integration } from '../integrations/integration.js';
 import type { LogLimiter } from '../observability/log-limiter.js';
+import { NOOP_METRICS, type Metrics } from '../observability/metrics.js';
 import { evaluatePolicy } from './policy.js';
 
 /** AWS's answers for each way a handshake fails authorization (spec §1.2, §4.2). */
@@ -52,6 +53,8 @@ export class RequestAuthorizer {
     private readonly integration: Integration,
     private readonly api: ApiInfo,
     private readonly logLimiter: LogLimiter,
+    /** Cache hits and misses are counted here. */
+    private readonly metrics: Metrics = NOOP_METRICS,
   ) {
     this.sources = cfg.identitySource.map(parseIdentitySource);
     this.functionName = `${api.apiId}-${api.stage}-authorizer`;
@@ -75,8 +78,12 @@ export class RequestAuthorizer {
     const key = ttlMs > 0 && values.length > 0 ? JSON.stringify(values) : undefined;
     if (key !== undefined) {
       const hit = this.cache.get(key);
-      if (hit !== undefined && hit.expires > Date.now()) return hit.outcome;
+      if (hit !== undefined && hit.expires > Date.now()) {
+        this.metrics.authorizerCache(true);
+        return hit.outcome;
+      }
       if (hit !== undefined) this.cache.delete(key);
+      this.metrics.authorizerCache(false);
     }
     const outcome = await this.invoke(conn, hs);
     // Only decisions are cached: a broken or slow authorizer is asked again next time.

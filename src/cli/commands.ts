@@ -1,5 +1,5 @@
 import { SwitchboardClient, SwitchboardError, type ConnectionPage, type ListedConnection, type PageOptions } from '../client/index.js';
-import { dataArgument, endpointOf, intOption, parseCommand, UsageError, type Parsed } from './options.js';
+import { adminOf, dataArgument, endpointOf, intOption, parseCommand, UsageError, type Parsed } from './options.js';
 import { connectionDetails, connectionTable, count, json, processOutput, sendSummary, type Output } from './output.js';
 
 /** What a management subcommand runs with. */
@@ -57,11 +57,11 @@ function describeClose(o: { code?: number; reason?: string }): string {
 const COMMANDS: Record<string, Record<string, Subcommand>> = {
   connections: {
     ls: {
-      usage: 'switchboard connections ls [--principal P] [--group G] [--limit N] [--next-token T] [--all]',
+      usage: 'switchboard connections ls [--principal P] [--group G] [--search TEXT] [--limit N] [--next-token T] [--all]',
       args: [],
-      options: { ...LIST_OPTIONS, principal: { type: 'string' }, group: { type: 'string' } },
+      options: { ...LIST_OPTIONS, principal: { type: 'string' }, group: { type: 'string' }, search: { type: 'string' } },
       run: (ctx) => {
-        const filter = { principal: ctx.values.principal as string | undefined, group: ctx.values.group as string | undefined };
+        const filter = { principal: ctx.values.principal as string | undefined, group: ctx.values.group as string | undefined, search: ctx.values.search as string | undefined };
         return printListing(ctx, (p) => ctx.client.listConnections({ ...filter, ...p }), (p) => ctx.client.connections({ ...filter, ...p }));
       },
     },
@@ -186,8 +186,9 @@ const COMMANDS: Record<string, Record<string, Subcommand>> = {
 };
 
 /** The management commands, for the top-level usage text. */
-export const MANAGEMENT_USAGE = `management commands (signed with the AWS credential chain: AWS_ACCESS_KEY_ID…, AWS_PROFILE):
-  connections ls [--principal P] [--group G] [--limit N] [--all]  list open connections
+export const MANAGEMENT_USAGE = `management commands (signed with the AWS credential chain: AWS_ACCESS_KEY_ID…, AWS_PROFILE; or, with --admin, the admin token):
+  connections ls [--principal P] [--group G] [--search TEXT] [--limit N] [--all]
+                                                                  list open connections
   connections get ID                                              GetConnection
   connections send ID DATA                                        PostToConnection (DATA "-": standard input)
   connections close ID [--code N] [--reason TEXT]                 DeleteConnection, with a close code
@@ -202,6 +203,9 @@ export const MANAGEMENT_USAGE = `management commands (signed with the AWS creden
   broadcast DATA [--exclude ID]                                   send to every connection
 options: --endpoint URL   default $SWITCHBOARD_ENDPOINT, then $AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI
          --region R       default $AWS_REGION, then us-east-1
+         --admin URL      call the admin listener (http://HOST:PORT) with a token instead of signing with SigV4;
+                          default $SWITCHBOARD_ADMIN_URL (unless --endpoint is given)
+         --token T        the admin token; default $SWITCHBOARD_ADMIN_TOKEN (prefer it: arguments show in ps)
          --json           JSON output
 close codes: 1000 or 4000-4999; reasons up to 123 bytes of UTF-8
 an argument that starts with "-" (data, a principal) goes after "--": switchboard principals send alice -- -1
@@ -253,7 +257,8 @@ export async function runManagementCommand(command: string, rest: string[], opts
     }
     let client: SwitchboardClient;
     try {
-      client = new SwitchboardClient({ endpoint: endpointOf(parsed.values, env), region: (parsed.values.region as string | undefined) ?? env.AWS_REGION ?? 'us-east-1' });
+      const admin = adminOf(parsed.values, env);
+      client = new SwitchboardClient(admin ? { endpoint: admin.url, token: admin.token } : { endpoint: endpointOf(parsed.values, env), region: (parsed.values.region as string | undefined) ?? env.AWS_REGION ?? 'us-east-1' });
     } catch (err) {
       if (err instanceof TypeError) throw new UsageError(err.message);
       throw err;

@@ -9,6 +9,8 @@ export class UsageError extends Error {
 export const COMMON_OPTIONS = {
   endpoint: { type: 'string' },
   region: { type: 'string' },
+  admin: { type: 'string' },
+  token: { type: 'string' },
   json: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const satisfies ParseArgsConfig['options'];
@@ -44,6 +46,22 @@ export function endpointOf(values: Parsed['values'], env: NodeJS.ProcessEnv): st
   const endpoint = (values.endpoint as string | undefined) || env.SWITCHBOARD_ENDPOINT || env.AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI;
   if (!endpoint) throw new UsageError('no endpoint: pass --endpoint http://HOST:PORT/STAGE or set SWITCHBOARD_ENDPOINT');
   return endpoint;
+}
+
+/**
+ * The admin listener to call instead of the SigV4 endpoint: `--admin`, else SWITCHBOARD_ADMIN_URL
+ * (unless `--endpoint` is given), with `--token` or SWITCHBOARD_ADMIN_TOKEN; undefined for SigV4.
+ */
+export function adminOf(values: Parsed['values'], env: NodeJS.ProcessEnv): { url: string; token: string } | undefined {
+  const url = (values.admin as string | undefined) || (values.endpoint ? undefined : env.SWITCHBOARD_ADMIN_URL);
+  if (!url) {
+    if (values.token !== undefined) throw new UsageError('--token goes with --admin URL (or SWITCHBOARD_ADMIN_URL)');
+    return undefined;
+  }
+  if (values.endpoint && values.admin) throw new UsageError('--admin and --endpoint exclude each other: the admin API or the SigV4 endpoint');
+  const token = (values.token as string | undefined) || env.SWITCHBOARD_ADMIN_TOKEN;
+  if (!token) throw new UsageError('no admin token: pass --token T or set SWITCHBOARD_ADMIN_TOKEN');
+  return { url, token };
 }
 
 /** An integer option (`--limit`, `--code`), or undefined when absent. */

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { constants } from 'node:os';
 import { ConfigError, loadConfigFile } from '../config/load.js';
 import { createGateway } from '../gateway.js';
@@ -23,8 +24,14 @@ export async function start(opts: { config: string; port?: number; host?: string
     process.on('SIGTERM', onSignal);
   });
   let gw;
+  let generatedAdminToken: string | undefined;
   try {
     const { config, baseDir } = await loadConfigFile(opts.config);
+    if (config.admin && config.admin.token === undefined) {
+      // An admin listener nobody can scrape is of little use: a token for this run, printed below.
+      config.admin.token = randomBytes(24).toString('base64url');
+      generatedAdminToken = config.admin.token;
+    }
     gw = await createGateway({ config, baseDir, port: opts.port, host: opts.host });
   } catch (err) {
     if (err instanceof ConfigError || err instanceof HandlerLoadError) {
@@ -43,7 +50,11 @@ export async function start(opts: { config: string; port?: number; host?: string
   process.stdout.write(
     `Switchboard listening on ${gw.url}\n` +
       `  management API: ${gw.managementEndpoint}/@connections/{connectionId} (${auth})\n` +
-      `  connect:        npx wscat -c ${gw.url}\n`,
+      `  connect:        npx wscat -c ${gw.url}\n` +
+      (gw.adminUrl
+        ? `  admin:          ${gw.adminUrl} (/metrics with the admin token; /health, /ready open)\n` +
+          (generatedAdminToken ? `  admin token:    ${generatedAdminToken} (generated for this run; set admin.token or ADMIN_TOKEN to choose one)\n` : '')
+        : ''),
   );
   await stop;
   process.stdout.write(`Switchboard: draining (up to ${gw.config.shutdown.graceSeconds} s for running handlers; signal again to exit now)…\n`);

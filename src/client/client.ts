@@ -7,8 +7,16 @@ import type { CloseOptions, ConnectionDetails, ConnectionPage, CredentialProvide
 
 /** How to reach and sign for a Switchboard gateway. */
 export interface SwitchboardClientOptions {
-  /** The management endpoint, as given to the AWS SDK: `http://127.0.0.1:8080/dev` (a trailing slash is fine). */
+  /**
+   * The management endpoint, as given to the AWS SDK: `http://127.0.0.1:8080/dev` (a trailing
+   * slash is fine); with `token`, the admin listener instead: `http://127.0.0.1:9090`.
+   */
   endpoint: string;
+  /**
+   * The admin listener's token (`admin.token`): calls go to `endpoint`'s admin API with
+   * `Authorization: Bearer` instead of being SigV4-signed. Same operations, same answers and errors.
+   */
+  token?: string | undefined;
   /** Signing region; default `AWS_REGION`, then `us-east-1`. */
   region?: string | undefined;
   /**
@@ -57,6 +65,7 @@ export class SwitchboardClient {
       endpoint: opts.endpoint,
       region: this.region,
       credentials: opts.credentials ?? defaultCredentials(),
+      token: opts.token,
       dispatcher: opts.dispatcher,
       timeoutMs: opts.timeoutMs ?? 30_000,
     });
@@ -85,7 +94,7 @@ export class SwitchboardClient {
 
   /** One page of open connections, optionally only a principal's and/or a group's. Pass the answer's `nextToken` back for the next page. */
   listConnections(opts: ListOptions = {}): Promise<ConnectionPage> {
-    return fetchPage(this.http, path`@connections`, { principal: opts.principal, group: opts.group, limit: opts.limit, nextToken: opts.nextToken });
+    return fetchPage(this.http, path`@connections`, { principal: opts.principal, group: opts.group, search: opts.search, limit: opts.limit, nextToken: opts.nextToken });
   }
 
   /** Every open connection matching the filter, over all pages (`limit` is the page size): `for await (const c of sb.connections())`. */

@@ -1,6 +1,7 @@
 /** Error types the AWS Connection Management API (and Switchboard) answer, by HTTP status, for answers that carry no `x-amzn-ErrorType`. */
 const BY_STATUS: Record<number, string> = {
   400: 'BadRequestException',
+  401: 'UnauthorizedException',
   403: 'ForbiddenException',
   404: 'NotFoundException',
   405: 'MethodNotAllowedException',

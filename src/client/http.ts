@@ -10,6 +10,8 @@ export interface SignedHttpOptions {
   endpoint: string;
   region: string;
   credentials: Credentials | CredentialProvider;
+  /** An admin token: `endpoint` is then the admin listener, calls go to its `/api/…` with `Authorization: Bearer`, unsigned. */
+  token?: string | undefined;
   dispatcher?: Dispatcher | undefined;
   timeoutMs: number;
 }
@@ -53,16 +55,18 @@ export function parseEndpoint(endpoint: string): { origin: string; host: string;
 }
 
 /**
- * Signed HTTP to the management endpoint: SigV4 for service `execute-api` (as the AWS SDK
- * signs PostToConnection), undici for the wire. Non-2xx answers throw a SwitchboardError.
+ * Authenticated HTTP to the management endpoint: SigV4 for service `execute-api` (as the AWS SDK
+ * signs PostToConnection), or, given an admin token, the admin listener's `/api/…` with a
+ * Bearer token (the same operations: `@connections/…` becomes `api/connections/…`); undici for
+ * the wire. Non-2xx answers throw a SwitchboardError.
  */
 export class SignedHttp {
-  private readonly signer: SignatureV4;
+  private readonly signer: SignatureV4 | undefined;
   private readonly target: ReturnType<typeof parseEndpoint>;
 
   constructor(private readonly opts: SignedHttpOptions) {
     this.target = parseEndpoint(opts.endpoint);
-    this.signer = new SignatureV4({ credentials: opts.credentials, region: opts.region, service: 'execute-api', sha256: Hash.bind(null, 'sha256') });
+    if (opts.token === undefined) this.signer = new SignatureV4({ credentials: opts.credentials, region: opts.region, service: 'execute-api', sha256: Hash.bind(null, 'sha256') });
   }
 
   /** The endpoint's base path (the stage, usually `/dev`). */
@@ -75,7 +79,7 @@ export class SignedHttp {
    * `query` entries with undefined values are left out.
    */
   async send(method: string, subPath: string, query: Record<string, string | number | undefined> = {}, body?: string | Uint8Array): Promise<HttpAnswer> {
-    const fullPath = `${this.target.basePath}/${subPath}`;
+    const fullPath = this.signer ? `${this.target.basePath}/${subPath}` : `${this.target.basePath}/api/${subPath.slice(1)}`; // subPath starts with its literal `@`
     const q: Record<string, string> = {};
     for (const [k, v] of Object.entries(query)) if (v !== undefined) q[k] = String(v);
     const queryString = Object.keys(q)
@@ -88,9 +92,9 @@ export class SignedHttp {
       headers['content-type'] = 'application/octet-stream';
       headers['content-length'] = String(payload.length);
     }
-    const signed = await this.signer.sign(
-      new HttpRequest({ method, protocol: this.target.protocol, hostname: this.target.hostname, port: this.target.port, path: fullPath, query: q, headers, body: payload ?? '' }),
-    );
+    const signed = this.signer
+      ? await this.signer.sign(new HttpRequest({ method, protocol: this.target.protocol, hostname: this.target.hostname, port: this.target.port, path: fullPath, query: q, headers, body: payload ?? '' }))
+      : { headers: { ...headers, authorization: `Bearer ${this.opts.token}` } };
     const res = await request(`${this.target.origin}${fullPath}${queryString ? `?${queryString}` : ''}`, {
       method: method as Dispatcher.HttpMethod,
       headers: signed.headers,

@@ -57,6 +57,8 @@ export interface ListOptions extends PageOptions {
   principal?: string | undefined;
   /** Only this group's members. */
   group?: string | undefined;
+  /** Only connections whose id, principal, a group, source IP or user agent contains this (case-insensitive). */
+  search?: string | undefined;
 }
 
 /** How a close is sent to the client: code 1000 or 4000-4999, reason at most 123 bytes of UTF-8. Without either: AWS's 1000 "Connection Closed Normally". */

@@ -254,8 +254,13 @@ export const ConfigSchema = z
         host: z.string().min(1).default('127.0.0.1'),
         /** 0 picks a free port. */
         port: z.number().int().min(0).max(65_535).default(9090),
-        /** Bearer token every admin route except /health and /ready requires; without one, the admin API and dashboard are refused. */
-        token: z.string().min(16).optional(),
+        /**
+         * Bearer token every admin route except /health and /ready requires (`/metrics` included:
+         * Prometheus sends it with `authorization: { credentials: … }`); without one, those routes are
+         * refused. Empty (`${ADMIN_TOKEN:-}` with the variable unset) counts as none; `switchboard start`
+         * then generates one for the run and prints it.
+         */
+        token: z.preprocess((v) => (v === '' ? undefined : v), z.string().min(16).optional()),
       })
       .strict()
       .optional(),
@@ -265,9 +270,25 @@ export const ConfigSchema = z
       .object({
         /** pino level: fatal, error, warn, info (default), debug, trace, silent. */
         level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+        /** Human-readable lines (pino-pretty) instead of JSON; `auto` (default): when stderr is a terminal. */
+        pretty: z.union([z.boolean(), z.literal('auto')]).default('auto'),
+        /**
+         * Access logs (at `info`, `log: "access"`): one line per connection when it ends (close code and
+         * reason, duration, messages and bytes in and out, messages per route), one per management call.
+         * `open: true` adds a line when a connection opens. `format`: an AWS-style template of
+         * `$context.name` variables (`$context.requestId $context.status …`); default: the JSON object.
+         */
+        accessLog: z
+          .object({
+            enabled: z.boolean().default(true),
+            open: z.boolean().default(false),
+            format: z.string().min(1).max(4096).optional(),
+          })
+          .strict()
+          .default({ enabled: true, open: false }),
       })
       .strict()
-      .default({ level: 'info' }),
+      .default({ level: 'info', pretty: 'auto', accessLog: { enabled: true, open: false } }),
   })
   .strict()
   .superRefine((c, ctx) => {

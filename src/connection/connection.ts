@@ -74,6 +74,13 @@ export class Connection {
   private accounted = 0;
   /** Since when (ms) its buffer has been full (over its own cap, or refused for the node's budget); 0 when it is not. */
   fullSince = 0;
+  /** Traffic of this connection (data frames and payload bytes), for metrics and its access-log line. */
+  messagesIn = 0;
+  messagesOut = 0;
+  bytesIn = 0;
+  bytesOut = 0;
+  /** Messages per route key (config-defined, so bounded), kept only when access logs are on. */
+  routeCounts: Map<string, number> | undefined;
 
   constructor(
     readonly id: string,
@@ -127,6 +134,8 @@ export class Connection {
       return 'full';
     }
     ws.send(data, binary ? BINARY : TEXT);
+    this.messagesOut++;
+    this.bytesOut += typeof data === 'string' ? Buffer.byteLength(data) : data.length;
     // What the socket could not take at once now waits in user space: count it.
     buffered = ws.bufferedAmount;
     budget.total += buffered - this.accounted;

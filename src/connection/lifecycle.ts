@@ -5,12 +5,14 @@ import type { WebSocket } from 'ws';
 import type { Config } from '../config/schema.js';
 import type { TrustProxy } from '../events/forwarded.js';
 import { connectEvent, disconnectEvent, errorFrame, handshakeInfo, messageEvent, type ApiInfo, type HandshakeInfo, type MessageEvent } from '../events/events.js';
-import { IntegrationTimeout, isThenable } from '../integrations/integration.js';
+import { IntegrationRefused, IntegrationTimeout, isThenable } from '../integrations/integration.js';
 import { toProxyResult, type ProxyResult } from '../integrations/proxy-response.js';
 import type { Registry } from '../registry/registry.js';
 import type { Route, RouteTable } from '../routing/route-table.js';
 import type { Counters } from '../observability/counters.js';
 import type { LogLimiter } from '../observability/log-limiter.js';
+import { NOOP_METRICS, type Metrics, type TrafficTotals } from '../observability/metrics.js';
+import type { AccessLog } from '../observability/access-log.js';
 import type { Transport } from '../transport/server.js';
 import { ABNORMAL_REASON, CLOSE, NO_STATUS_REASON } from './close-codes.js';
 import { Connection, SendBudget } from './connection.js';
@@ -45,6 +47,10 @@ export interface LifecycleDeps {
   logLimiter: LogLimiter;
   /** `trustProxy`: peers whose X-Forwarded-For names the client (`sourceIp`). */
   trustProxy?: TrustProxy | undefined;
+  /** Metrics hooks; default (admin listener off): none, at no cost. */
+  metrics?: Metrics | undefined;
+  /** Access-log lines per connection; default: none. */
+  accessLog?: AccessLog | undefined;
 }
 
 export { CLOSE } from './close-codes.js';
@@ -59,6 +65,8 @@ class InFlight {
     readonly deadline: number,
     /** Aborted at the deadline; only for integrations that can be cancelled (HTTP). */
     readonly controller: AbortController | undefined,
+    /** performance.now() when it was called (0 when metrics are off). */
+    readonly started: number,
   ) {}
 }
 
@@ -71,6 +79,13 @@ function destroyOnError(this: Duplex): void {
   this.destroy();
 }
 
+
+/** Could not call the integration or it did not answer (AWS ExecutionError), rather than an error answer (IntegrationError). */
+function isExecutionError(err: unknown): boolean {
+  if (err instanceof IntegrationTimeout || err instanceof IntegrationRefused) return true;
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && (code.startsWith('E') || code.startsWith('UND_ERR'));
+}
 
 /** ws error codes → the close the gateway reports in $disconnect. */
 function causeOfSocketError(code: string | undefined): { code: number; reason: string } {
@@ -103,6 +118,13 @@ export class ConnectionLifecycle {
   private readonly slowMs: number;
   /** Bytes waiting in all send buffers of this node, against `limits.sendBufferTotalBytes`. */
   readonly budget: SendBudget;
+  private readonly m: Metrics;
+  /** Metrics on: integration latency is measured (a clock read before and after each call). */
+  private readonly timed: boolean;
+  /** Access logs on: messages are counted per route for the connection's line. */
+  private readonly countRoutes: boolean;
+  /** Traffic of the connections that have ended (open ones are summed at read time). */
+  private readonly retired: TrafficTotals = { messagesIn: 0, messagesOut: 0, bytesIn: 0, bytesOut: 0 };
   // One listener of each kind for all sockets; `this` is the socket, which carries its connection.
   private readonly socketListeners: {
     message: (this: WebSocket, data: Buffer, isBinary: boolean) => void;
@@ -117,6 +139,9 @@ export class ConnectionLifecycle {
     this.inflightMax = d.limits.inflightPerConnection;
     this.slowMs = d.limits.slowConsumerSeconds * 1000;
     this.budget = new SendBudget(d.limits.sendBufferTotalBytes, d.counters);
+    this.m = d.metrics ?? NOOP_METRICS;
+    this.timed = this.m.enabled;
+    this.countRoutes = d.accessLog?.enabled === true;
     // One sweep over all connections and in-flight calls, instead of a timer per connection reset
     // on every message and a timer per call. Its period bounds how late a limit can fire.
     const shortest = Math.min(this.idleMs, this.maxMs, this.slowMs, d.routes.shortestTimeoutMs());
@@ -175,12 +200,14 @@ export class ConnectionLifecycle {
     if (limits.maxConnections > 0 && this.table.size + this.handshakes.size >= limits.maxConnections) {
       counters.inc('rejected', 'limits.maxConnections');
       logLimiter.log('warn', 'max-connections', { limit: limits.maxConnections, open: this.table.size, handshakes: this.handshakes.size }, 'handshake refused (429): limits.maxConnections reached (open connections and handshakes in progress)');
+      this.m.clientError();
       return transport.reject(socket, 429, '{"message":"Too Many Requests"}');
     }
     // AWS applies route throttling to $connect too: a throttled handshake is refused with 429.
     const connectThrottle = this.d.routes.connect?.throttle;
     if (connectThrottle && !connectThrottle.take()) {
       this.d.counters.inc('rejected', 'routeSettings');
+      this.m.clientError();
       this.d.logLimiter.log('warn', 'routeSettings:$connect', { route: '$connect', limit: 'routeSettings' }, 'handshake throttled (429): over the routeSettings of $connect');
       return transport.reject(socket, 429, '{"message":"Too Many Requests"}');
     }
@@ -221,7 +248,11 @@ export class ConnectionLifecycle {
         this.d.logLimiter.log('error', 'authorizer-failed', { err, connectionId: conn.id }, 'authorizer failed');
         outcome = { ok: false, status: 500, message: 'Internal server error' };
       }
-      if (!outcome.ok) return transport.reject(socket, outcome.status, JSON.stringify({ message: outcome.message }));
+      this.m.authorizer(outcome.ok ? 'allow' : outcome.status === 401 ? 'unauthorized' : outcome.status === 403 ? 'forbidden' : 'error');
+      if (!outcome.ok) {
+        if (outcome.status < 500) this.m.clientError();
+        return transport.reject(socket, outcome.status, JSON.stringify({ message: outcome.message }));
+      }
       conn.principalId = outcome.principalId;
       conn.authorizer = outcome.authorizer;
       // Draining began during the authorizer: $connect is not started (so no $disconnect is owed).
@@ -231,9 +262,15 @@ export class ConnectionLifecycle {
     let result: ProxyResult | undefined;
     const route = this.d.routes.connect;
     if (route?.integration) {
+      this.m.connectInvoked();
+      const started = this.timed ? performance.now() : 0;
       try {
         result = toProxyResult(await route.integration.invoke(connectEvent(conn, this.d.api, hs, now), route.timeoutMs, route.functionName));
+        if (this.timed) this.m.latency(route, performance.now() - started);
       } catch (err) {
+        if (this.timed) this.m.latency(route, performance.now() - started);
+        if (isExecutionError(err)) this.m.executionError(route);
+        else this.m.integrationError(route);
         const timedOut = err instanceof IntegrationTimeout;
         if (timedOut) this.d.counters.inc('integrationAborted', route.integration.kind);
         this.d.logLimiter.log('warn', timedOut ? 'connect-timeout' : 'connect-failed', { err, connectionId: conn.id, route: '$connect' }, timedOut ? '$connect timed out' : '$connect integration failed');
@@ -247,6 +284,7 @@ export class ConnectionLifecycle {
         return transport.reject(socket, 500, '{"message":"Internal server error"}');
       }
       if (result.statusCode > 299) {
+        if (result.statusCode >= 400) this.m.integrationError(route);
         this.d.logLimiter.log('debug', `connect-refused:${result.statusCode}`, { connectionId: conn.id, status: result.statusCode }, '$connect refused the connection');
         return transport.reject(socket, result.statusCode, result.body, result.headers);
       }
@@ -302,12 +340,28 @@ export class ConnectionLifecycle {
     ws.on('error', l.error);
     ws.on('close', l.close);
     if (this.d.limits.pingCountsAsActivity) ws.on('ping', l.ping);
+    this.m.opened();
+    this.d.accessLog?.opened(conn);
+  }
+
+  /** Messages and bytes in and out of this node so far: ended connections plus the open ones (read at scrape time, not counted twice). */
+  traffic(): TrafficTotals {
+    const t = { ...this.retired };
+    for (const c of this.table.values()) {
+      t.messagesIn += c.messagesIn;
+      t.messagesOut += c.messagesOut;
+      t.bytesIn += c.bytesIn;
+      t.bytesOut += c.bytesOut;
+    }
+    return t;
   }
 
   /** The hot path: frame in → route → integration → frame out. No logging, no awaits. */
   private onMessage(conn: Connection, data: Buffer, isBinary: boolean): void {
     const now = Date.now();
     conn.lastActiveAt = now;
+    conn.messagesIn++;
+    conn.bytesIn += data.length;
     let route: Route | undefined;
     let body: string;
     if (isBinary) {
@@ -321,7 +375,9 @@ export class ConnectionLifecycle {
       body = data.toString();
       route = this.d.routes.select(body);
     }
+    if (this.countRoutes && route !== undefined) countRoute(conn, route.key);
     if (route === undefined || route.integration === null) {
+      this.m.clientError();
       this.errorFrame(conn, 'Forbidden', newRequestId());
       return;
     }
@@ -330,6 +386,8 @@ export class ConnectionLifecycle {
     if (route.throttle !== null && !route.throttle.take(now)) return this.tooManyRequests(conn, route, 'routeSettings');
     const event = messageEvent(conn, this.d.api, route.key, body, isBinary, now);
     const controller = route.integration.abortable ? new AbortController() : undefined;
+    this.m.invoked(route);
+    const started = this.timed ? performance.now() : 0;
     let raw: unknown;
     try {
       raw = route.integration.start(event, route.timeoutMs, route.functionName, controller?.signal);
@@ -338,18 +396,25 @@ export class ConnectionLifecycle {
       return;
     }
     if (!isThenable(raw)) {
+      if (this.timed) this.m.latency(route, performance.now() - started);
       this.onResult(conn, route, event, raw);
       return;
     }
-    const call = new InFlight(conn, route, event, now + route.timeoutMs, controller);
+    const call = new InFlight(conn, route, event, now + route.timeoutMs, controller, started);
     this.inFlight.add(call);
     conn.inflight++;
     raw.then(
       (v) => {
-        if (this.settle(call)) this.onResult(conn, call.route, event, v);
+        if (this.settle(call)) {
+          if (this.timed) this.m.latency(call.route, performance.now() - call.started);
+          this.onResult(conn, call.route, event, v);
+        }
       },
       (err: unknown) => {
-        if (this.settle(call)) this.onFailure(conn, call.route, event, err);
+        if (this.settle(call)) {
+          if (this.timed) this.m.latency(call.route, performance.now() - call.started);
+          this.onFailure(conn, call.route, event, err);
+        }
       },
     );
   }
@@ -366,6 +431,7 @@ export class ConnectionLifecycle {
   /** AWS's answer to a throttled message: the error frame "Too Many Requests"; counted, and logged once per cause and connection (or route) per window. */
   private tooManyRequests(conn: Connection, route: Route, limit: 'limits.inflightPerConnection' | 'routeSettings'): void {
     this.d.counters.inc('rejected', limit);
+    this.m.clientError();
     if (limit === 'routeSettings') {
       // One bucket per route over all clients: keyed by route, so a stage-wide burst is a few lines.
       this.d.logLimiter.log('warn', `routeSettings:${route.key}`, { route: route.key, connectionId: conn.id, limit }, 'message throttled (Too Many Requests): over the route\'s throttling settings');
@@ -392,6 +458,7 @@ export class ConnectionLifecycle {
       this.onFailure(conn, route, event, err);
       return;
     }
+    if (result.statusCode >= 400) this.m.integrationError(route);
     if (result.switchboard !== undefined) this.directives(conn, result.switchboard, route.key);
     if (route.routeResponse && result.body !== undefined) this.reply(conn, result, event.requestContext.requestId);
   }
@@ -408,6 +475,8 @@ export class ConnectionLifecycle {
   private answerFailure(conn: Connection, route: Route, event: MessageEvent, err: unknown): void {
     const timedOut = err instanceof IntegrationTimeout;
     this.d.counters.inc('integrationFailed', timedOut ? 'timeout' : 'error');
+    if (isExecutionError(err)) this.m.executionError(route);
+    else this.m.integrationError(route);
     // A client can make this happen for every message it sends: one line per cause and route per window.
     this.d.logLimiter.log('warn', `${timedOut ? 'integration-timeout' : 'integration-failed'}:${route.key}`, { err, connectionId: conn.id, route: route.key, requestId: event.requestContext.requestId }, timedOut ? 'integration timed out' : 'integration failed');
     this.errorFrame(conn, timedOut ? 'Endpoint request timed out' : 'Internal server error', event.requestContext.requestId);
@@ -513,6 +582,16 @@ export class ConnectionLifecycle {
   private dispatchDisconnect(conn: Connection, code: number, reason: string): void {
     if (conn.state === 'closed') return;
     conn.state = 'closed';
+    if (conn.socket !== null) {
+      // It was open (and has left the table just now): its traffic joins the ended connections'.
+      const r = this.retired;
+      r.messagesIn += conn.messagesIn;
+      r.messagesOut += conn.messagesOut;
+      r.bytesIn += conn.bytesIn;
+      r.bytesOut += conn.bytesOut;
+      this.m.disconnected(code);
+      this.d.accessLog?.closed(conn, code, reason);
+    }
     const route = this.d.routes.disconnect;
     if (!route?.integration) return;
     const p = route.integration
@@ -535,6 +614,7 @@ export class ConnectionLifecycle {
       if (now >= call.deadline && this.settle(call)) {
         // Cancel what can be cancelled (an HTTP request); an in-process handler runs on, its answer dropped.
         call.controller?.abort();
+        if (this.timed) this.m.latency(call.route, performance.now() - call.started);
         this.d.counters.inc('integrationAborted', call.route.integration!.kind);
         this.onFailure(call.conn, call.route, call.event, new IntegrationTimeout(call.route.timeoutMs));
       }
@@ -596,6 +676,12 @@ export class ConnectionLifecycle {
     while (this.table.size > 0 && Date.now() < closeBy + 1000) await new Promise((r) => setTimeout(r, 10));
     await Promise.allSettled([...this.pending]);
   }
+}
+
+/** One more message on `key` for the connection's access-log line (route keys are config-defined: the map stays small). */
+function countRoute(conn: Connection, key: string): void {
+  const counts = (conn.routeCounts ??= new Map());
+  counts.set(key, (counts.get(key) ?? 0) + 1);
 }
 
 /** A thrown value as log fields, whatever it is (a hostile object's getters may throw too). */

@@ -6,6 +6,8 @@ import type { Bus } from '../bus/bus.js';
 import { newRequestId } from '../connection/ids.js';
 import type { Counters } from '../observability/counters.js';
 import type { LogLimiter } from '../observability/log-limiter.js';
+import type { Metrics } from '../observability/metrics.js';
+import type { AccessLog } from '../observability/access-log.js';
 import { isOpen, type ConnectionRecord, type Registry } from '../registry/registry.js';
 import { closeParams } from './close-params.js';
 import { ApiError, badRequest, gone, limitExceeded, payloadTooLarge, sendEmpty, sendError, sendJson } from './errors.js';
@@ -28,6 +30,8 @@ export interface ManagementCall {
 export interface ManagementRoute {
   method: string;
   pattern: string[];
+  /** Its name in metrics and access logs (AWS's operation name); default `METHOD /pattern`. */
+  operation?: string;
   handle(call: ManagementCall): void | Promise<void>;
 }
 
@@ -49,6 +53,16 @@ export interface ManagementDeps {
   counters: Counters;
   /** Rate-limited logging for what a caller can repeat. */
   logLimiter: LogLimiter;
+  /** Calls by operation and status; default: not measured. */
+  metrics?: Metrics | undefined;
+  /** One access-log line per call; default: none. */
+  accessLog?: AccessLog | undefined;
+}
+
+/** What a call's metrics and access-log line need, filled in as it is served. */
+interface CallTrace {
+  operation: string;
+  connectionId: string | undefined;
 }
 
 /** GetConnection's timestamps: ISO-8601 strings with milliseconds (epoch numbers break SDK v3). */
@@ -82,9 +96,7 @@ export class ManagementApi {
       },
     };
     this.routes = [
-      { method: 'POST', pattern: ['@connections', ':connectionId'], handle: (c) => this.post(c) },
-      { method: 'GET', pattern: ['@connections', ':connectionId'], handle: (c) => this.get(c) },
-      { method: 'DELETE', pattern: ['@connections', ':connectionId'], handle: (c) => this.delete(c) },
+      ...connectionRoutes(d.registry, d.bus),
       ...(d.extensions ?? []),
     ];
   }
@@ -95,24 +107,31 @@ export class ManagementApi {
    */
   handle(req: IncomingMessage, res: ServerResponse, rawPath: string, rawQuery: string, segments: string[]): void {
     const requestId = newRequestId();
-    this.serve(req, res, rawPath, rawQuery, segments, requestId).catch((err: unknown) => {
-      if (err instanceof ApiError) {
-        // Callers can repeat a refusal at will: counted each time, logged once per status and window.
-        if (err.status >= 400 && err.status !== 410) {
-          this.d.counters.inc('managementRefused', err.status);
-          this.d.logLimiter.log('info', `management-refused:${err.status}`, { requestId, method: req.method, path: rawPath, status: err.status, error: err.errorType, reason: err.message }, 'management call refused');
-        }
-        if (!res.headersSent) sendError(res, err, requestId);
-        return;
-      }
-      this.d.counters.inc('internalErrors', 'management');
-      this.d.logLimiter.log('error', 'management-failed', { err, requestId, method: req.method, path: rawPath }, 'management call failed');
-      if (!res.headersSent) sendError(res, new ApiError(500, 'InternalServerErrorException', 'Internal server error'), requestId);
-      else res.destroy();
-    });
+    let trace: CallTrace | undefined;
+    if (this.d.metrics?.enabled || this.d.accessLog?.enabled) {
+      trace = { operation: 'unknown', connectionId: undefined };
+      this.observe(req, res, requestId, trace);
+    }
+    this.serve(req, res, rawPath, rawQuery, segments, requestId, trace).catch((err: unknown) => answerFailure(err, res, { requestId, method: req.method, path: rawPath, api: 'management', counters: this.d.counters, logLimiter: this.d.logLimiter }));
   }
 
-  private async serve(req: IncomingMessage, res: ServerResponse, rawPath: string, rawQuery: string, segments: string[], requestId: string): Promise<void> {
+  /** Counts the call and writes its access-log line once its answer is out (or its socket gone). */
+  private observe(req: IncomingMessage, res: ServerResponse, requestId: string, trace: CallTrace): void {
+    const started = performance.now();
+    const requestTimeEpoch = Date.now();
+    const done = () => {
+      res.removeListener('finish', done);
+      res.removeListener('close', done);
+      const ms = performance.now() - started;
+      const status = res.headersSent ? res.statusCode : 0; // 0: the caller left before an answer
+      this.d.metrics?.management(trace.operation, status, ms);
+      this.d.accessLog?.management({ requestId, ip: req.socket.remoteAddress, httpMethod: req.method ?? '', operation: trace.operation, status, responseLatency: Math.round(ms), connectionId: trace.connectionId, requestTimeEpoch });
+    };
+    res.once('finish', done);
+    res.once('close', done);
+  }
+
+  private async serve(req: IncomingMessage, res: ServerResponse, rawPath: string, rawQuery: string, segments: string[], requestId: string, trace?: CallTrace): Promise<void> {
     const method = req.method ?? 'GET';
     // Judge the head before reading a byte of body: a caller with no valid key, scope or date
     // gets its 403 at once and its body is never buffered. Only the signature waits for the body.
@@ -138,37 +157,93 @@ export class ManagementApi {
         methodMatched = true;
         continue;
       }
+      if (trace !== undefined) {
+        trace.operation = route.operation ?? `${route.method} /${route.pattern.join('/')}`;
+        trace.connectionId = params.connectionId;
+      }
       await route.handle({ method, params, query: parseQuery(rawQuery), body, requestId, res, accessKeyId });
       return;
     }
     const path = `${this.d.stage}/${segments.join('/')}`;
     throw new ApiError(methodMatched ? 405 : 404, methodMatched ? 'MethodNotAllowedException' : 'NotFoundException', `No method found matching route ${path} for http method ${method}.`);
   }
+}
 
-  /** PostToConnection: the raw body goes out as a text frame when it is UTF-8, else binary. */
-  private async post(c: ManagementCall): Promise<void> {
-    const rec = await this.d.registry.get(c.params.connectionId!);
-    if (!isOpen(rec)) throw gone();
-    const outcome = await this.d.bus.send(rec.nodeId, rec.id, c.body, !isUtf8(c.body));
-    if (outcome === 'gone') throw gone();
-    if (outcome === 'full') throw limitExceeded('The client-side send buffer is full; retry later');
-    sendEmpty(c.res, 200, c.requestId);
-  }
+/**
+ * AWS's three calls on one connection, bound to a registry and a bus: `POST` (PostToConnection:
+ * the raw body goes out as a text frame when it is UTF-8, else binary), `GET` (GetConnection) and
+ * `DELETE` (DeleteConnection: AWS's 1000 "Connection Closed Normally", or the `code`/`reason`
+ * asked for). Shared by the SigV4 API and the admin API.
+ */
+export function connectionRoutes(registry: Registry, bus: Bus): ManagementRoute[] {
+  return [
+    {
+      method: 'POST',
+      pattern: ['@connections', ':connectionId'],
+      operation: 'PostToConnection',
+      handle: async (c) => {
+        const rec = await registry.get(c.params.connectionId!);
+        if (!isOpen(rec)) throw gone();
+        const outcome = await bus.send(rec.nodeId, rec.id, c.body, !isUtf8(c.body));
+        if (outcome === 'gone') throw gone();
+        if (outcome === 'full') throw limitExceeded('The client-side send buffer is full; retry later');
+        sendEmpty(c.res, 200, c.requestId);
+      },
+    },
+    {
+      method: 'GET',
+      pattern: ['@connections', ':connectionId'],
+      operation: 'GetConnection',
+      handle: async (c) => {
+        const rec = await registry.get(c.params.connectionId!);
+        if (!isOpen(rec)) throw gone();
+        sendJson(c.res, 200, connectionInfo(rec), c.requestId);
+      },
+    },
+    {
+      method: 'DELETE',
+      pattern: ['@connections', ':connectionId'],
+      operation: 'DeleteConnection',
+      handle: async (c) => {
+        const close = closeParams(c.query);
+        const rec = await registry.get(c.params.connectionId!);
+        if (!isOpen(rec)) throw gone();
+        if (!(await bus.close(rec.nodeId, rec.id, close.code, close.reason))) throw gone();
+        sendEmpty(c.res, 204, c.requestId);
+      },
+    },
+  ];
+}
 
-  private async get(c: ManagementCall): Promise<void> {
-    const rec = await this.d.registry.get(c.params.connectionId!);
-    if (!isOpen(rec)) throw gone();
-    sendJson(c.res, 200, connectionInfo(rec), c.requestId);
-  }
+/** Where a failed call is answered, counted and logged. */
+export interface FailureContext {
+  requestId: string;
+  method: string | undefined;
+  path: string;
+  /** Names the counters (`managementRefused`/`adminRefused`, `internalErrors[management|admin]`) and log keys. */
+  api: 'management' | 'admin';
+  counters: Counters;
+  logLimiter: LogLimiter;
+}
 
-  /** DeleteConnection: AWS's 1000 "Connection Closed Normally", or the `code`/`reason` asked for. */
-  private async delete(c: ManagementCall): Promise<void> {
-    const close = closeParams(c.query);
-    const rec = await this.d.registry.get(c.params.connectionId!);
-    if (!isOpen(rec)) throw gone();
-    if (!(await this.d.bus.close(rec.nodeId, rec.id, close.code, close.reason))) throw gone();
-    sendEmpty(c.res, 204, c.requestId);
+/**
+ * Answers a call that threw: an ApiError as AWS answers it (status, `x-amzn-ErrorType`,
+ * `{"message"}`), anything else a 500. Callers can repeat a refusal at will, so each is counted
+ * and logged once per status and window; 410 is an ordinary answer and neither.
+ */
+export function answerFailure(err: unknown, res: ServerResponse, f: FailureContext): void {
+  if (err instanceof ApiError) {
+    if (err.status >= 400 && err.status !== 410) {
+      f.counters.inc(`${f.api}Refused`, err.status);
+      f.logLimiter.log('info', `${f.api}-refused:${err.status}`, { requestId: f.requestId, method: f.method, path: f.path, status: err.status, error: err.errorType, reason: err.message }, `${f.api} call refused`);
+    }
+    if (!res.headersSent) sendError(res, err, f.requestId);
+    return;
   }
+  f.counters.inc('internalErrors', f.api);
+  f.logLimiter.log('error', `${f.api}-failed`, { err, requestId: f.requestId, method: f.method, path: f.path }, `${f.api} call failed`);
+  if (!res.headersSent) sendError(res, new ApiError(500, 'InternalServerErrorException', 'Internal server error'), f.requestId);
+  else res.destroy();
 }
 
 /** Matches raw segments against a pattern, percent-decoding captures; null when it does not match. */

@@ -1,7 +1,7 @@
 import { isUtf8 } from 'node:buffer';
 import type { Bus, FanOutOutcome } from '../bus/bus.js';
 import { isGroupName, isPrincipalId } from '../registry/names.js';
-import { InvalidCursor, isOpen, type ConnectionListing, type ConnectionRecord, type ListQuery, type Registry } from '../registry/registry.js';
+import { InvalidCursor, isOpen, type ConnectionListing, type ConnectionRecord, type ListPage, type ListQuery, type Registry } from '../registry/registry.js';
 import { connectionInfo, type ManagementCall, type ManagementRoute } from './api.js';
 import { closeParams, type CloseParams } from './close-params.js';
 import { badRequest, gone, sendEmpty, sendJson } from './errors.js';
@@ -9,7 +9,7 @@ import { badRequest, gone, sendEmpty, sendJson } from './errors.js';
 /**
  * Switchboard's operations beyond AWS, on the same host and signed the same way, under
  * `/{stage}/@…` paths AWS does not use. They read like AWS's: POST sends, GET lists, DELETE closes.
- *   GET    @connections                      list (filter ?principal= ?group=, ?limit= ?nextToken=)
+ *   GET    @connections                      list (filter ?principal= ?group= ?search=, ?limit= ?nextToken=)
  *   GET    @principals/{p}/connections       a principal's connections
  *   POST   @principals/{p}                   send to all of them (?exclude=id)
  *   DELETE @principals/{p}                   close all of them (?code= ?reason= ?exclude=id)
@@ -50,12 +50,51 @@ function principalParam(call: ManagementCall): string {
   return p;
 }
 
+/** Registry pages one search reads at most (of 1000 connections each); past them the answer is short, with a nextToken to carry on. */
+const SEARCH_PAGES = 10;
+const SEARCH_PAGE_SIZE = 1000;
+
+function matchesSearch(l: ConnectionListing, needle: string): boolean {
+  const r = l.record;
+  const has = (s: string | undefined) => s !== undefined && s.toLowerCase().includes(needle);
+  return has(r.id) || has(r.principalId) || has(r.identity.sourceIp) || has(r.identity.userAgent) || l.groups.some(has);
+}
+
+/**
+ * A page of the connections matching `q` whose id, principal, group, source IP or user agent
+ * contains `text` (case-insensitive). Reads the registry in large pages; when a page holds more
+ * matches than fit, it asks again for just the records up to the last one kept, so the cursor
+ * handed back sits exactly there (paging loses and repeats nothing, as with the plain listing).
+ */
+async function searchPage(registry: Registry, q: ListQuery, text: string): Promise<ListPage> {
+  const needle = text.toLowerCase();
+  const items: ConnectionListing[] = [];
+  let cursor = q.cursor;
+  for (let pages = 0; pages < SEARCH_PAGES; pages++) {
+    const page = await registry.list({ ...q, limit: SEARCH_PAGE_SIZE, cursor });
+    const found = page.items.filter((l) => matchesSearch(l, needle));
+    if (items.length + found.length > q.limit) {
+      const last = found[q.limit - items.length - 1]!;
+      const upTo = await registry.list({ ...q, limit: page.items.indexOf(last) + 1, cursor });
+      items.push(...upTo.items.filter((l) => matchesSearch(l, needle)));
+      return upTo.cursor === undefined ? { items } : { items, cursor: upTo.cursor };
+    }
+    items.push(...found);
+    if (page.cursor === undefined) return { items };
+    cursor = page.cursor;
+  }
+  return { items, cursor: cursor! };
+}
+
 /** The routes, bound to a registry and a bus. */
 export function extensionRoutes(registry: Registry, bus: Bus): ManagementRoute[] {
   async function list(call: ManagementCall, filter: Partial<ListQuery>): Promise<void> {
     let page;
     try {
-      page = await registry.list(pageQuery(call, filter));
+      const q = pageQuery(call, filter);
+      const search = call.query.get('search');
+      if (search !== null && search.length > 256) throw badRequest('Invalid search: at most 256 characters');
+      page = search ? await searchPage(registry, q, search) : await registry.list(q);
     } catch (err) {
       if (err instanceof InvalidCursor) throw badRequest(err.message);
       throw err;

@@ -14,7 +14,7 @@
  *   handshakeRefused[status]  handshakes refused before $connect ran, by HTTP status
  *   managementRefused[status] management calls refused, by HTTP status
  *   internalErrors[where]     unexpected faults caught by a last-resort guard (message, close, error,
- *                             answer, failure, connect, handshake, management)
+ *                             answer, failure, connect, handshake, management, admin)
  *   malformedAnswers[field]   integration answers the gateway would not use as given
  *                             (`Sec-WebSocket-Protocol`, `header`, `statusCode`)
  *   integrationAborted[type]  integration calls past their deadline (http: the request is cancelled;
@@ -27,6 +27,8 @@
  *                             large, 408 request past Node's requestTimeout)
  *   acceptErrors[code]        failed accepts on the listening socket (EMFILE: out of descriptors)
  *   fdLimitNear               checks that found open descriptors at 90 % of the soft limit
+ *   adminRefused[status]      admin listener requests refused (401 no/wrong token, 404, 405, 408, 413, 400),
+ *                             and admin API calls refused as on the management API (400, 413, 429)
  */
 export class Counters {
   private readonly values = new Map<string, number>();

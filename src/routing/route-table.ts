@@ -70,6 +70,11 @@ export class RouteTable {
   get(key: string): Route | undefined {
     return this.byKey.get(key);
   }
+
+  /** Every configured route. */
+  all(): IterableIterator<Route> {
+    return this.byKey.values();
+  }
 }
 
 /**

@@ -83,9 +83,16 @@ describe('switchboard command', () => {
   });
 
   it('takes the port from PORT in the bundled example and prints how to connect', async () => {
-    const r = run(['start', '--config', path.join(ROOT, 'examples', 'switchboard.yaml')], { env: { PORT: '0' }, untilLine: /npx wscat -c ws:\/\/\S+/ });
+    const r = run(['start', '--config', path.join(ROOT, 'examples', 'switchboard.yaml')], { env: { PORT: '0', ADMIN_PORT: '0' }, untilLine: /admin token: +\S+/ });
     const line = await r.line;
-    assert.match(line, /ws:\/\/127\.0\.0\.1:\d+\/dev/);
+    assert.match(r.out().stdout.split('\n')[0]!, /^Switchboard listening on ws:\/\/127\.0\.0\.1:\d+\/dev$/);
+    // The example turns the admin listener on; with no ADMIN_TOKEN a token is generated and printed.
+    const admin = /admin: +(http:\/\/127\.0\.0\.1:\d+)/.exec(r.out().stdout)?.[1];
+    assert.ok(admin, r.out().stdout);
+    const token = /admin token: +(\S+)/.exec(line)![1]!;
+    assert.equal((await fetch(`${admin}/health`)).status, 200);
+    assert.equal((await fetch(`${admin}/metrics`)).status, 401);
+    assert.equal((await fetch(`${admin}/metrics`, { headers: { authorization: `Bearer ${token}` } })).status, 200);
     r.child.kill('SIGTERM');
     const code = await r.exited;
     assert.equal(code, 0, JSON.stringify(r.out()));

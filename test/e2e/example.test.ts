@@ -9,7 +9,7 @@ import { ROOT } from '../helpers/gateway.js';
 describe('the bundled example (what `npm start` runs)', () => {
   let gw: Gateway;
   before(async () => {
-    const { config, baseDir } = await loadConfigFile(path.join(ROOT, 'examples', 'switchboard.yaml'), { ...process.env, PORT: '0' });
+    const { config, baseDir } = await loadConfigFile(path.join(ROOT, 'examples', 'switchboard.yaml'), { ...process.env, PORT: '0', ADMIN_PORT: '0' });
     gw = await createGateway({ config, baseDir, logger: pino({ level: process.env.SB_TEST_LOG ?? 'silent' }) });
   });
   after(() => gw.close());

@@ -367,6 +367,19 @@ describe('extensions: listing', () => {
     assert.equal(new Set(seen).size, 1000, 'no repetition');
     const byPrincipal = await call(gw, 'GET', '/@connections?principal=u3&limit=1000');
     assert.equal(byPrincipal.json().items.length, Math.floor(1000 / 7) + (1000 % 7 > 3 ? 1 : 0));
+    // ?search= pages too: the same matches as filtering the whole listing, none lost or repeated.
+    const all = (await call(gw, 'GET', '/@connections?limit=1000')).json().items;
+    const has = (x: any) => [x.connectionId, x.principalId, x.identity.sourceIp, x.identity.userAgent, ...x.groups].some((f) => typeof f === 'string' && f.toLowerCase().includes('u3'));
+    const expected = all.filter(has).map((x: any) => x.connectionId);
+    const found: string[] = [];
+    token = undefined;
+    do {
+      const body = (await call(gw, 'GET', `/@connections?search=U3&limit=30${token ? `&nextToken=${encodeURIComponent(token)}` : ''}`)).json();
+      assert.ok(body.items.length <= 30);
+      found.push(...body.items.map((x: any) => x.connectionId));
+      token = body.nextToken;
+    } while (token);
+    assert.deepEqual(found, expected, 'search pages hold every match once, in listing order');
     for (const c of clients) c.ws.terminate();
   });
 

@@ -11,7 +11,7 @@ import { CREDS, ROOT } from '../helpers/gateway.js';
 
 const pkg = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8'));
 const BIN = path.join(ROOT, pkg.bin.switchboard);
-const ENV = { PATH: process.env.PATH, HOME: process.env.HOME, AWS_ACCESS_KEY_ID: CREDS.accessKeyId, AWS_SECRET_ACCESS_KEY: CREDS.secretAccessKey, AWS_REGION: 'us-east-1' };
+const ENV = { PATH: process.env.PATH, HOME: process.env.HOME, AWS_ACCESS_KEY_ID: CREDS.accessKeyId, AWS_SECRET_ACCESS_KEY: CREDS.secretAccessKey, AWS_REGION: 'us-east-1', ADMIN_PORT: '0' };
 
 function run(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; stdout: string; stderr: string }> {
   const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env: { ...ENV, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -80,6 +80,21 @@ describe('the package as installed: dist, bin and exports', () => {
     const gone = await run(['connections', 'get', id, '--endpoint', endpoint]);
     assert.notEqual(gone.code, 0);
     assert.match(gone.stderr, /GoneException|410/);
+  });
+
+  it('the compiled gateway serves the dashboard from dist/admin-ui (the build copies it; package.json files ships dist)', async () => {
+    const { createGateway } = await import('switchboard');
+    const gw = await createGateway({ config: { routes: {}, admin: { host: '127.0.0.1', port: 0, token: 'package-test-token-0123' }, logging: { level: 'silent' }, handlerEnvironment: false }, port: 0 });
+    try {
+      for (const [file, type] of [['', /text\/html/], ['dashboard.js', /javascript/], ['dashboard.css', /text\/css/]] as const) {
+        const res = await fetch(`${gw.adminUrl}/${file}`);
+        assert.equal(res.status, 200, file);
+        assert.match(res.headers.get('content-type') ?? '', type, file);
+      }
+    } finally {
+      await gw.close();
+    }
+    assert.ok(pkg.files.includes('dist'));
   });
 
   it('drains and exits 0 on SIGTERM', async () => {
