@@ -63,6 +63,8 @@ export interface ManagementDeps {
 interface CallTrace {
   operation: string;
   connectionId: string | undefined;
+  /** Signed by an accepted key (or `auth: none`): only such calls get an access-log line, so unauthenticated callers cannot turn requests into lines (their refusals are counted and rate-limited). */
+  authenticated: boolean;
 }
 
 /** GetConnection's timestamps: ISO-8601 strings with milliseconds (epoch numbers break SDK v3). */
@@ -109,7 +111,7 @@ export class ManagementApi {
     const requestId = newRequestId();
     let trace: CallTrace | undefined;
     if (this.d.metrics?.enabled || this.d.accessLog?.enabled) {
-      trace = { operation: 'unknown', connectionId: undefined };
+      trace = { operation: 'unknown', connectionId: undefined, authenticated: false };
       this.observe(req, res, requestId, trace);
     }
     this.serve(req, res, rawPath, rawQuery, segments, requestId, trace).catch((err: unknown) => answerFailure(err, res, { requestId, method: req.method, path: rawPath, api: 'management', counters: this.d.counters, logLimiter: this.d.logLimiter }));
@@ -125,7 +127,7 @@ export class ManagementApi {
       const ms = performance.now() - started;
       const status = res.headersSent ? res.statusCode : 0; // 0: the caller left before an answer
       this.d.metrics?.management(trace.operation, status, ms);
-      this.d.accessLog?.management({ requestId, ip: req.socket.remoteAddress, httpMethod: req.method ?? '', operation: trace.operation, status, responseLatency: Math.round(ms), connectionId: trace.connectionId, requestTimeEpoch });
+      if (trace.authenticated) this.d.accessLog?.management({ requestId, ip: req.socket.remoteAddress, httpMethod: req.method ?? '', operation: trace.operation, status, responseLatency: Math.round(ms), connectionId: trace.connectionId, requestTimeEpoch });
     };
     res.once('finish', done);
     res.once('close', done);
@@ -147,6 +149,7 @@ export class ManagementApi {
       if (!v.ok) throw new ApiError(v.status, v.errorType, v.message);
       accessKeyId = v.accessKeyId;
     }
+    if (trace !== undefined) trace.authenticated = true;
     if (this.d.rateLimiter && !this.d.rateLimiter.take()) throw limitExceeded('Rate exceeded');
 
     let methodMatched = false;

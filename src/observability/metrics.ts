@@ -216,14 +216,13 @@ export class PromMetrics implements Metrics {
 
     // AWS's WebSocket metric set, under AWS's names (CloudWatch dashboards translate one to one).
     collected(registry, 'ConnectCount', 'Messages sent to the $connect route integration (AWS ConnectCount).', 'counter', () => one(this.connects));
-    // Traffic is summed over the open connections: once per scrape, not once per metric.
-    let trafficAt = -Infinity;
-    let trafficNow: TrafficTotals = { messagesIn: 0, messagesOut: 0, bytesIn: 0, bytesOut: 0 };
+    // Traffic is summed over the open connections once per scrape, not once per metric: a scrape
+    // asks every metric in one synchronous pass, so the sum is kept until the next microtask.
+    let trafficNow: TrafficTotals | undefined;
     const trafficOnce = () => {
-      const now = performance.now();
-      if (now - trafficAt > 100) {
+      if (trafficNow === undefined) {
         trafficNow = sources.traffic();
-        trafficAt = now;
+        queueMicrotask(() => (trafficNow = undefined));
       }
       return trafficNow;
     };
