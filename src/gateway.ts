@@ -1,17 +1,20 @@
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { createAuthorize } from './auth/authorizer.js';
 import { CredentialStore, type Credential } from './auth/credentials.js';
 import { hasDotSegment, SigV4Verifier } from './auth/sigv4.js';
 import { LocalBus } from './bus/bus-local.js';
-import { validateConfig } from './config/load.js';
+import { ConfigError, validateConfig } from './config/load.js';
 import type { Config, ConfigInput } from './config/schema.js';
 import { createDirectiveApplier } from './connection/directives.js';
 import { newRequestId } from './connection/ids.js';
 import { ConnectionLifecycle } from './connection/lifecycle.js';
 import type { ApiInfo } from './events/events.js';
 import { HttpPool } from './integrations/http.js';
+import { installCallbackHook, rewriteRouteEnvironments } from './integrations/callback-hook.js';
 import { TrustProxy } from './events/forwarded.js';
 import { ManagementApi } from './management/api.js';
 import { forbidden, sendError } from './management/errors.js';
@@ -42,9 +45,9 @@ export interface GatewayOptions {
 
 /** A running gateway. */
 export interface Gateway {
-  /** Client URL: `ws://HOST:PORT/STAGE`. */
+  /** Client URL: `ws://HOST:PORT/STAGE` (`wss://` with `tls`). */
   readonly url: string;
-  /** Management endpoint, as given to the AWS SDK: `http://HOST:PORT/STAGE`. */
+  /** Management endpoint, as given to the AWS SDK: `http://HOST:PORT/STAGE` (`https://` with `tls`). */
   readonly managementEndpoint: string;
   readonly port: number;
   readonly stage: string;
@@ -119,6 +122,19 @@ function pushHandlerEnv(apply: () => void, logger: Logger): () => void {
   };
 }
 
+/** Reads `tls.cert` / `tls.key` (relative to the config file); a missing file is a configuration error. */
+function readTls(files: { cert: string; key: string }, baseDir: string): { cert: string; key: string } {
+  const read = (key: 'cert' | 'key') => {
+    const file = path.resolve(baseDir, files[key]);
+    try {
+      return readFileSync(file, 'utf8');
+    } catch (err) {
+      throw new ConfigError(`tls.${key}: cannot read ${file}: ${(err as Error).message}`);
+    }
+  };
+  return { cert: read('cert'), key: read('key') };
+}
+
 /**
  * Starts a gateway: validates the configuration, loads every handler (failing before listening
  * when one is missing), and listens. The one place that knows all the parts.
@@ -143,6 +159,13 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
   }
 
   const baseDir = opts.baseDir ?? process.cwd();
+  const tls = config.tls ? readTls(config.tls, baseDir) : undefined;
+  const scheme = tls ? 'https' : 'http';
+  const urlHostOf = (h: string) => (h === '0.0.0.0' || h === '::' ? '127.0.0.1' : h.includes(':') ? `[${h}]` : h);
+  // Environment values holding this API's callback URL point at this gateway (with a free port
+  // picked at listen time, the AWS form stays, and the callback hook routes it).
+  const fixedPort = opts.port ?? config.port;
+  rewriteRouteEnvironments(config, fixedPort === 0 ? undefined : `${scheme}://${urlHostOf(host)}:${fixedPort}/${config.stage}`);
   // This gateway's own HTTP client for its integrations (bounded per backend), closed with it.
   const httpPool = new HttpPool({ connections: config.limits.httpIntegrationConnections, queue: config.limits.httpIntegrationQueue, counters, logLimiter });
   const routes = await buildRouteTable(config, baseDir, httpPool);
@@ -204,7 +227,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     res.end('{"message":"Upgrade Required"}');
   };
 
-  const transport = new Transport({ host, port: opts.port ?? config.port, messageBytes: config.limits.messageBytes, frameBytes: Math.min(config.limits.frameBytes, config.limits.messageBytes), onUpgrade, onRequest, logger, counters, logLimiter, handshakeTimeoutMs: config.limits.handshakeTimeoutMs });
+  const transport = new Transport({ host, port: opts.port ?? config.port, messageBytes: config.limits.messageBytes, frameBytes: Math.min(config.limits.frameBytes, config.limits.messageBytes), onUpgrade, onRequest, logger, counters, logLimiter, handshakeTimeoutMs: config.limits.handshakeTimeoutMs, tls });
   lifecycle = new ConnectionLifecycle({
     api,
     routes,
@@ -222,8 +245,8 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
   });
 
   const port = await transport.listen();
-  const urlHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
-  const managementEndpoint = `http://${urlHost}:${port}/${config.stage}`;
+  const urlHost = urlHostOf(host);
+  const managementEndpoint = `${scheme}://${urlHost}:${port}/${config.stage}`;
   const handlerCredentials = credentials[0];
 
   let restoreEnv = () => {};
@@ -243,9 +266,20 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     }
   }, logger);
 
+  // Handlers that build their own callback URL (https://{apiId}.execute-api.{region}.amazonaws.com/{stage},
+  // https://{domainName}/{stage}) reach this gateway too: inline ones through this process's hook.
+  let uninstallHook = () => {};
+  if (config.handlerEnvironment) uninstallHook = installCallbackHook(
+    { apiId: config.apiId, region: config.region, stage: config.stage, domainName: config.domainName, gateway: { host, port, tls: tls !== undefined, cert: tls?.cert } },
+    (fields, msg) => {
+      counters.inc('callbackUnresolved');
+      logLimiter.log('warn', 'callback-unresolved', fields, msg);
+    },
+  );
+
   let closing: Promise<void> | undefined;
   return {
-    url: `ws://${urlHost}:${port}/${config.stage}`,
+    url: `${tls ? 'wss' : 'ws'}://${urlHost}:${port}/${config.stage}`,
     managementEndpoint,
     port,
     stage: config.stage,
@@ -263,6 +297,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
         await httpPool.close();
         logLimiter.close();
         restoreEnv();
+        uninstallHook();
       })()),
   };
 }

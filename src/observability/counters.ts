@@ -26,6 +26,10 @@
  *   badRequests[status]       connections the HTTP parser refused (400 not HTTP, 431 head too
  *                             large, 408 request past Node's requestTimeout)
  *   acceptErrors[code]        failed accepts on the listening socket (EMFILE: out of descriptors)
+ *   tlsRefused[reason]        TLS connections dropped before HTTP (`plaintext`: ws:// or http:// on the
+ *                             TLS port; `handshake`: a failed handshake)
+ *   callbackUnresolved        handler callbacks to an execute-api hostname that did not resolve
+ *                             (an API id or region other than this gateway's)
  *   fdLimitNear               checks that found open descriptors at 90 % of the soft limit
  */
 export class Counters {
