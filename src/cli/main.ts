@@ -7,6 +7,8 @@ const USAGE = `usage: switchboard <command> [options]
 
 commands:
   start --config FILE [--port N] [--host H]   run the gateway (--port 0 picks a free port)
+        [--tls-self-signed]                   serve wss:// and https:// with a generated local certificate
+        [--watch]                             reload changed handler modules without dropping connections
   help                                        show this text
 
 ${MANAGEMENT_USAGE}`;
@@ -26,12 +28,12 @@ async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   switch (command) {
     case 'start': {
-      const { values } = parseArgs({ args: rest, options: { config: { type: 'string', short: 'c' }, port: { type: 'string', short: 'p' }, host: { type: 'string' } } });
+      const { values } = parseArgs({ args: rest, options: { config: { type: 'string', short: 'c' }, port: { type: 'string', short: 'p' }, host: { type: 'string' }, 'tls-self-signed': { type: 'boolean' }, watch: { type: 'boolean' } } });
       if (!values.config) {
         process.stderr.write(`switchboard: start needs --config FILE\n\n${USAGE}`);
         return 2;
       }
-      return start({ config: values.config, port: port(values.port), host: values.host });
+      return start({ config: values.config, port: port(values.port), host: values.host, tlsSelfSigned: values['tls-self-signed'], watch: values.watch });
     }
     case undefined:
     case 'help':

@@ -2,9 +2,11 @@ import { constants } from 'node:os';
 import { ConfigError, loadConfigFile } from '../config/load.js';
 import { createGateway } from '../gateway.js';
 import { HandlerLoadError } from '../integrations/handler.js';
+import { selfSignedCertificate } from './self-signed.js';
+import { watchHandlers } from './watch.js';
 
-/** `switchboard start --config FILE [--port N] [--host H]`: runs until SIGINT/SIGTERM, then drains. */
-export async function start(opts: { config: string; port?: number; host?: string }): Promise<number> {
+/** `switchboard start --config FILE [--port N] [--host H] [--tls-self-signed] [--watch]`: runs until SIGINT/SIGTERM, then drains. */
+export async function start(opts: { config: string; port?: number; host?: string; tlsSelfSigned?: boolean; watch?: boolean }): Promise<number> {
   // Listen for signals before anything else, so one that arrives during startup still drains;
   // a second signal while draining exits at once (128 + its number, as a shell reports it).
   const stop = new Promise<void>((resolve) => {
@@ -23,8 +25,14 @@ export async function start(opts: { config: string; port?: number; host?: string
     process.on('SIGTERM', onSignal);
   });
   let gw;
+  let trustFile: string | undefined;
   try {
     const { config, baseDir } = await loadConfigFile(opts.config);
+    if (opts.tlsSelfSigned) {
+      const generated = await selfSignedCertificate(config.region, config.domainName);
+      config.tls = { cert: generated.cert, key: generated.key };
+      trustFile = generated.cert;
+    }
     gw = await createGateway({ config, baseDir, port: opts.port, host: opts.host });
   } catch (err) {
     if (err instanceof ConfigError || err instanceof HandlerLoadError) {
@@ -43,9 +51,12 @@ export async function start(opts: { config: string; port?: number; host?: string
   process.stdout.write(
     `Switchboard listening on ${gw.url}\n` +
       `  management API: ${gw.managementEndpoint}/@connections/{connectionId} (${auth})\n` +
-      `  connect:        npx wscat -c ${gw.url}\n`,
+      `  connect:        npx wscat -c ${gw.url}\n` +
+      (trustFile ? `  trust it:       NODE_EXTRA_CA_CERTS=${trustFile} (self-signed certificate for localhost, 127.0.0.1, ::1 and *.execute-api.${gw.config.region}.amazonaws.com)\n` : ''),
   );
+  const watcher = opts.watch ? watchHandlers(gw.logger) : undefined;
   await stop;
+  watcher?.close();
   process.stdout.write(`Switchboard: draining (up to ${gw.config.shutdown.graceSeconds} s for running handlers; signal again to exit now)…\n`);
   await gw.close();
   return 0;

@@ -1,3 +1,4 @@
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { isThenable, withTimeout, type Integration } from './integration.js';
@@ -31,6 +32,57 @@ function importModule(file: string): Promise<Record<string, unknown>> {
   return mod;
 }
 
+/** A handler's current function: `reloadModules` swaps it when its module is reloaded (`--watch`). */
+interface HandlerCell {
+  fn: HandlerFunction;
+  file: string;
+  exportName: string;
+}
+const cells = new WeakMap<HandlerFunction, HandlerCell>();
+const cellsByFile = new Map<string, Set<HandlerCell>>();
+let reloads = 0;
+
+/** Handler module files loaded so far (what `--watch` watches). */
+export function loadedModules(): string[] {
+  return [...cellsByFile.keys()];
+}
+
+/**
+ * Imports `files` (handler modules already loaded) again with a cache-busting URL, through tsx so
+ * their local imports load fresh too, and points their handlers at the new exports: calls that
+ * start afterwards use the new code, running ones finish on the old. A module that fails to load
+ * (a syntax error) or lost an export keeps its old code; the result says why.
+ */
+export async function reloadModules(files: string[] = loadedModules(), clearRequireCache?: (path: string) => boolean): Promise<Array<{ file: string; error?: Error }>> {
+  const n = ++reloads;
+  if (clearRequireCache) {
+    // CommonJS local imports are cached by path; ESM ones are fresh per tsImport call.
+    const cache = createRequire(import.meta.url).cache;
+    for (const key of Object.keys(cache)) if (clearRequireCache(key)) delete cache[key];
+  }
+  const { tsImport } = await import('tsx/esm/api');
+  return Promise.all(
+    files.map(async (file) => {
+      try {
+        const mod = (await tsImport(`${pathToFileURL(file).href}?reload=${n}`, import.meta.url)) as Record<string, unknown>;
+        for (const cell of cellsByFile.get(file) ?? []) {
+          const fn = exported(mod, cell.exportName);
+          if (typeof fn !== 'function') throw new HandlerLoadError(`${file} no longer exports a function "${cell.exportName}"`);
+        }
+        for (const cell of cellsByFile.get(file) ?? []) cell.fn = exported(mod, cell.exportName) as HandlerFunction;
+        modules.set(file, Promise.resolve(mod));
+        return { file };
+      } catch (err) {
+        return { file, error: err as Error };
+      }
+    }),
+  );
+}
+
+function exported(mod: Record<string, unknown>, name: string): unknown {
+  return mod[name] ?? (mod.default as Record<string, unknown> | undefined)?.[name];
+}
+
 /**
  * Loads `./path/module.ts#exportName` (export defaults to `handler`) relative to `baseDir`.
  * TypeScript modules load through tsx so users' handler files run unchanged, compiled or not.
@@ -51,6 +103,13 @@ export async function loadHandler(ref: string, baseDir: string): Promise<{ fn: H
   if (typeof fn !== 'function') {
     const names = Object.keys(mod).filter((k) => typeof mod[k] === 'function');
     throw new HandlerLoadError(`${file} has no exported function "${exportName}" (exported functions: ${names.join(', ') || 'none'})`);
+  }
+  if (!cells.has(fn as HandlerFunction)) {
+    const cell: HandlerCell = { fn: fn as HandlerFunction, file, exportName };
+    cells.set(fn as HandlerFunction, cell);
+    let set = cellsByFile.get(file);
+    if (!set) cellsByFile.set(file, (set = new Set()));
+    set.add(cell);
   }
   return { fn: fn as HandlerFunction, file, exportName };
 }
@@ -81,6 +140,9 @@ export class HandlerIntegration implements Integration {
   /** A handler runs in this process and cannot be stopped; a timed-out call's answer is dropped. */
   readonly abortable = false;
 
+  /** Where a reloaded module's new function is found. */
+  private readonly cell: HandlerCell | undefined;
+
   constructor(
     private readonly fn: HandlerFunction,
     ref: string,
@@ -88,6 +150,7 @@ export class HandlerIntegration implements Integration {
     private readonly accountId: string,
   ) {
     this.description = `handler ${ref}`;
+    this.cell = cells.get(fn);
   }
 
   invoke(event: object, timeoutMs: number, functionName: string): Promise<unknown> {
@@ -103,7 +166,8 @@ export class HandlerIntegration implements Integration {
 
   start(event: object, timeoutMs: number, functionName: string): unknown {
     const ctx = new LambdaContext(functionName, Date.now() + timeoutMs, this.region, this.accountId);
-    if (this.fn.length >= 3) return callWithCallback(this.fn, event, ctx);
-    return this.fn(event, ctx);
+    const fn = this.cell === undefined ? this.fn : this.cell.fn;
+    if (fn.length >= 3) return callWithCallback(fn, event, ctx);
+    return fn(event, ctx);
   }
 }
