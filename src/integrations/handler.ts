@@ -2,6 +2,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { runWithEnv, type FunctionEnv } from './function-env.js';
 import { isThenable, withTimeout, type Integration } from './integration.js';
 import { LambdaContext } from './lambda-context.js';
 
@@ -139,6 +140,11 @@ export async function loadHandler(ref: string, baseDir: string): Promise<{ fn: H
   return { fn: resolveExport(mod, exportName, file), file, exportName };
 }
 
+/** Calls a handler as Lambda's Node runtime does: callback style (three parameters) as a promise, else as is. */
+export function callHandler(fn: HandlerFunction, event: unknown, ctx: LambdaContext): unknown {
+  return fn.length >= 3 ? callWithCallback(fn, event, ctx) : fn(event, ctx);
+}
+
 /** Calls a callback-style handler (three parameters) as a promise. */
 function callWithCallback(fn: HandlerFunction, event: unknown, ctx: LambdaContext): Promise<unknown> {
   return new Promise((resolve, reject) => {
@@ -191,3 +197,25 @@ export class HandlerIntegration implements Integration {
     return this.fn(event, ctx);
   }
 }
+
+/**
+ * An in-process handler that runs in its function's own environment (function-env.ts). A
+ * subclass, so gateways without per-function environments run the plain class's code unchanged.
+ */
+export class EnvHandlerIntegration extends HandlerIntegration {
+  constructor(
+    fn: HandlerFunction,
+    ref: string,
+    region: string,
+    accountId: string,
+    private readonly env: FunctionEnv,
+  ) {
+    super(fn, ref, region, accountId);
+  }
+
+  override start(event: object, timeoutMs: number, functionName: string): unknown {
+    return runWithEnv(this.env, superStart, this, event, timeoutMs, functionName);
+  }
+}
+
+const superStart = (self: EnvHandlerIntegration, event: object, timeoutMs: number, functionName: string): unknown => HandlerIntegration.prototype.start.call(self, event, timeoutMs, functionName);
