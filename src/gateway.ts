@@ -251,6 +251,18 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     }
   }, logger);
 
+  try {
+    // Worker pools start now: their workers' environment carries the endpoint set above.
+    await runtime.start();
+  } catch (err) {
+    await transport.close();
+    await httpPool.close();
+    await runtime.close();
+    logLimiter.close();
+    restoreEnv();
+    throw err;
+  }
+
   let closing: Promise<void> | undefined;
   return {
     url: `ws://${urlHost}:${port}/${config.stage}`,

@@ -2,9 +2,10 @@ import type { Config } from '../config/schema.js';
 import type { Counters } from '../observability/counters.js';
 import type { LogLimiter } from '../observability/log-limiter.js';
 import { FunctionEnv, installFunctionEnv, runWithEnv } from './function-env.js';
-import { EnvHandlerIntegration, HandlerIntegration, HandlerLoadError, loadHandler } from './handler.js';
+import { EnvHandlerIntegration, HandlerIntegration, HandlerLoadError, loadHandler, resolveHandlerFile } from './handler.js';
 import { HttpIntegration, type HttpPool } from './http.js';
 import type { Integration } from './integration.js';
+import { WorkerIntegration, WorkerPool } from './worker-pool.js';
 
 /** What a route or authorizer names as its integration, and how its function runs. */
 export interface IntegrationRef {
@@ -14,6 +15,10 @@ export interface IntegrationRef {
   environment?: Record<string, string> | undefined;
   /** Where a `handler` runs; default: the top-level `isolation`. */
   isolation?: 'inline' | 'worker' | undefined;
+  /** With `isolation: worker`: calls running at once; default `workers.maxConcurrency`. */
+  maxConcurrency?: number | undefined;
+  /** The function's name (`AWS_LAMBDA_FUNCTION_NAME` in a worker). */
+  functionName?: string | undefined;
 }
 
 /** What HTTP integrations are built with: the gateway's pool and the largest answer read (and the key it comes from). */
@@ -59,8 +64,23 @@ export class IntegrationRuntime {
     return new FunctionEnv(ref.environment);
   }
 
-  /** Releases what the integrations hold (the environment proxy once no gateway needs it). */
+  /** The worker pools of functions with `isolation: worker`, started once the gateway listens. */
+  readonly pools: WorkerPool[] = [];
+
+  /**
+   * Starts every worker pool with the environment handlers get (read now: the gateway has just
+   * set its endpoint and credentials), waiting until each has loaded its module. Throws a
+   * HandlerLoadError naming the route when one cannot.
+   */
+  async start(): Promise<void> {
+    if (this.pools.length === 0) return;
+    const env = { ...process.env }; // outside any call: the gateway's own values
+    await Promise.all(this.pools.map((p) => p.start(env)));
+  }
+
+  /** Releases what the integrations hold: worker threads, and the environment proxy once no gateway needs it. */
   async close(): Promise<void> {
+    await Promise.allSettled(this.pools.map((p) => p.close()));
     this.releaseEnv?.();
     this.releaseEnv = undefined;
   }
@@ -72,6 +92,33 @@ export class IntegrationRuntime {
  * configuration key it came from (`routes.echo`, `routes.$connect.authorizer`).
  */
 export async function createIntegration(ref: IntegrationRef, baseDir: string, region: string, accountId: string, where: string, http: HttpIntegrationDeps, runtime?: IntegrationRuntime): Promise<Integration | null> {
+  if (ref.handler && runtime !== undefined && (ref.isolation ?? runtime.config.isolation) === 'worker') {
+    // Found now, so a missing file stops the gateway before it listens; the module itself loads in the worker.
+    const hash = ref.handler.lastIndexOf('#');
+    try {
+      resolveHandlerFile(hash === -1 ? ref.handler : ref.handler.slice(0, hash), baseDir);
+    } catch (err) {
+      if (err instanceof HandlerLoadError) throw new HandlerLoadError(`${where}: ${err.message}`);
+      throw err;
+    }
+    const { workers } = runtime.config;
+    const pool = new WorkerPool({
+      ref: ref.handler,
+      baseDir,
+      region,
+      accountId,
+      environment: ref.environment,
+      functionName: ref.functionName ?? where,
+      maxConcurrency: ref.maxConcurrency ?? workers.maxConcurrency,
+      idleMs: workers.idleSeconds * 1000,
+      maxOldGenerationSizeMb: workers.maxOldGenerationSizeMb,
+      where,
+      counters: runtime.counters,
+      logLimiter: runtime.logLimiter,
+    });
+    runtime.pools.push(pool);
+    return new WorkerIntegration(pool);
+  }
   if (ref.handler) {
     const env = runtime?.functionEnv(ref) ?? null;
     let fn;

@@ -9,7 +9,7 @@
  *                             (`limits.inflightPerConnection`, `routeSettings`, `limits.maxConnections`,
  *                             `limits.sendBufferTotalBytes`, `limits.handshakeTimeoutMs`,
  *                             `limits.httpIntegrationQueue`, `limits.messageBytes` (an answer too large),
- *                             `limits.handshakeAnswerBytes`, …)
+ *                             `limits.handshakeAnswerBytes`, `maxConcurrency` (a worker function's calls), …)
  *   closed[cause]             closes the gateway started, by cause of the CLOSE table
  *   handshakeRefused[status]  handshakes refused before $connect ran, by HTTP status
  *   managementRefused[status] management calls refused, by HTTP status
@@ -27,6 +27,9 @@
  *                             large, 408 request past Node's requestTimeout)
  *   acceptErrors[code]        failed accepts on the listening socket (EMFILE: out of descriptors)
  *   fdLimitNear               checks that found open descriptors at 90 % of the soft limit
+ *   workerCrashes[reason]     handler worker threads ended and replaced: `timeout` (terminated at the
+ *                             call's deadline), `error` (uncaught exception), `exit` (process.exit),
+ *                             `oom` (over workers.maxOldGenerationSizeMb)
  */
 export class Counters {
   private readonly values = new Map<string, number>();

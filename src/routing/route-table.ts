@@ -87,13 +87,14 @@ export async function buildRouteTable(config: Config, baseDir: string, httpPool:
       key === '$connect' || key === '$disconnect'
         ? { pool: httpPool, answerBytes: handshakeAnswerBytes, answerLimit: 'limits.handshakeAnswerBytes' }
         : { pool: httpPool, answerBytes: 2 * messageBytes + 65_536, answerLimit: 'limits.messageBytes' };
-    const integration = await createIntegration(rc, baseDir, config.region, config.accountId, `routes.${key}`, http, runtime);
+    const functionName = rc.functionName ?? `${config.apiId}-${config.stage}-${key.replace(/^\$/, '')}`.replace(/[^A-Za-z0-9_-]/g, '_');
+    const integration = await createIntegration({ ...rc, functionName }, baseDir, config.region, config.accountId, `routes.${key}`, http, runtime);
     routes.push({
       key,
       integration,
       routeResponse: rc.routeResponse === true || rc.routeResponseSelectionExpression === '$default',
       timeoutMs: rc.timeoutMs ?? config.limits.integrationTimeoutMs,
-      functionName: rc.functionName ?? `${config.apiId}-${config.stage}-${key.replace(/^\$/, '')}`.replace(/[^A-Za-z0-9_-]/g, '_'),
+      functionName,
       config: rc,
       throttle: routeThrottle(key, config),
     });

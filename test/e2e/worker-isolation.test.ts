@@ -1,8 +1,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Gateway } from '../../src/index.js';
-import { TestClient } from '../helpers/client.js';
+import { TestClient, until } from '../helpers/client.js';
 import { startGateway } from '../helpers/gateway.js';
+import { startGatewayProcess, type GatewayProcess } from '../helpers/process.js';
+
+const FNS = './runtime/worker-fns.mjs';
 
 /**
  * Per-function environment, in both modes: each function sees its own `environment` merged
@@ -78,5 +81,134 @@ describe('per-function environment: no proxy without environments', () => {
     assert.notEqual(process.env, real);
     await gw2.close();
     assert.equal(process.env, real);
+  });
+});
+
+describe('worker isolation: runaway handlers, module state, context, callbacks, limits', () => {
+  let gw: Gateway;
+  let client: TestClient;
+
+  before(async () => {
+    gw = await startGateway({
+      isolation: 'worker',
+      routes: {
+        work: { handler: `${FNS}#work`, routeResponse: true, timeoutMs: 3000 },
+        count: { handler: `${FNS}#count`, routeResponse: true, maxConcurrency: 1 },
+        context: { handler: `${FNS}#context`, routeResponse: true, timeoutMs: 20_000, functionName: 'ctx-fn' },
+        callback: { handler: `${FNS}#callback` },
+        slow: { handler: `${FNS}#slow`, routeResponse: true, maxConcurrency: 1 },
+        binary: { handler: `${FNS}#echo`, routeResponse: true },
+        $default: { handler: `${FNS}#binary`, routeResponse: true },
+        inline: { handler: `${FNS}#echo`, routeResponse: true, isolation: 'inline' },
+      },
+    });
+    client = await TestClient.connect(gw.url);
+  });
+
+  after(async () => {
+    client?.ws.close();
+    await gw?.close();
+  });
+
+  it('stops a runaway while(true) handler at its timeout; the next call runs in a fresh worker', async () => {
+    const bystander = await TestClient.connect(gw.url);
+    client.send({ action: 'work', op: 'spin' });
+    const frame = await client.json(20_000);
+    assert.equal(frame.message, 'Endpoint request timed out');
+    assert.equal(gw.counters.get('workerCrashes', 'timeout'), 1);
+    // The gateway and other functions were never blocked.
+    assert.equal((await bystander.request({ action: 'inline' }, 10_000)).text, 'echo:{"action":"inline"}');
+    const next = JSON.parse((await client.request({ action: 'work', op: 'count' }, 20_000)).text);
+    assert.equal(next.calls, 1, 'a fresh worker: module state starts over');
+    bystander.ws.close();
+  });
+
+  it('keeps module state between calls, in a worker thread', async () => {
+    const first = JSON.parse((await client.request({ action: 'count' }, 20_000)).text);
+    const second = JSON.parse((await client.request({ action: 'count' }, 20_000)).text);
+    assert.equal(second.calls, first.calls + 1);
+    assert.equal(second.threadId, first.threadId);
+    assert.notEqual(first.threadId, 0);
+  });
+
+  it('gives handlers a Lambda context and AWS_LAMBDA_FUNCTION_NAME', async () => {
+    const ctx = JSON.parse((await client.request({ action: 'context' }, 20_000)).text);
+    assert.equal(ctx.functionName, 'ctx-fn');
+    assert.equal(ctx.envName, 'ctx-fn');
+    assert.equal(ctx.isMain, false);
+    assert.ok(ctx.remaining > 0 && ctx.remaining <= 20_000, String(ctx.remaining));
+    assert.match(ctx.requestId, /^[0-9a-f-]{36}$/);
+    assert.match(ctx.arn, /^arn:aws:lambda:us-east-1:000000000000:function:ctx-fn$/);
+  });
+
+  it('lets handlers in workers call back through the management API with no configuration', async () => {
+    client.send({ action: 'callback' });
+    assert.match((await client.next(20_000)).text, /^pushed from thread [1-9]\d*$/);
+  });
+
+  it('refuses a call over maxConcurrency at once with the error frame, and counts it', async () => {
+    client.send({ action: 'slow', n: 1 });
+    client.send({ action: 'slow', n: 2 });
+    const frames = [await client.next(20_000), await client.next(20_000)].map((f) => f.text);
+    const refused = frames.find((t) => t.startsWith('{'));
+    assert.ok(refused, frames.join(' | '));
+    assert.equal(JSON.parse(refused).message, 'Internal server error');
+    assert.ok(frames.includes('slow:{"action":"slow","n":1}'), frames.join(' | '));
+    assert.equal(gw.counters.get('rejected', 'maxConcurrency'), 1);
+  });
+
+  it('carries binary frames through the worker (base64 in, decoded to a Buffer, binary out)', async () => {
+    client.send(Buffer.from([1, 2, 3]), true);
+    const m = await client.next(20_000);
+    assert.equal(m.binary, true);
+    assert.deepEqual([...m.data], [1, 1, 2, 3]);
+  });
+});
+
+describe('worker isolation: a handler that crashes its worker', () => {
+  let gw: GatewayProcess;
+
+  before(async () => {
+    gw = await startGatewayProcess({
+      isolation: 'worker',
+      workers: { maxOldGenerationSizeMb: 32 },
+      routes: {
+        throwLater: { handler: `${FNS}#throwLater`, routeResponse: true },
+        exit: { handler: `${FNS}#exit`, routeResponse: true },
+        oom: { handler: `${FNS}#oom`, routeResponse: true },
+        echo: { handler: `${FNS}#echo`, routeResponse: true },
+      },
+    });
+  });
+
+  after(async () => {
+    await gw?.stop();
+  });
+
+  for (const action of ['throwLater', 'exit', 'oom']) {
+    it(`${action}: the caller gets "Internal server error", the gateway and other handlers carry on`, async () => {
+      const bystander = await TestClient.connect(gw.url);
+      const client = await TestClient.connect(gw.url);
+      client.send({ action });
+      assert.equal((await client.json(30_000)).message, 'Internal server error');
+      assert.ok(gw.alive());
+      assert.equal((await bystander.request({ action: 'echo' }, 10_000)).text, 'echo:{"action":"echo"}');
+      // The same function works again, in a fresh worker, on the same connection.
+      assert.equal((await client.request({ action: 'echo' }, 10_000)).text, 'echo:{"action":"echo"}');
+      await until(() => gw.logRecords().some((r) => typeof r.msg === 'string' && /worker/.test(r.msg) && r.where === `routes.${action}`), `a log line about routes.${action}`, 10_000);
+      client.ws.close();
+      bystander.ws.close();
+    });
+  }
+
+  it('a $connect whose worker exits refuses the handshake with 502; the gateway lives on', async () => {
+    const gw2 = await startGatewayProcess({ isolation: 'worker', routes: { $connect: { handler: `${FNS}#connectExit` }, echo: { handler: `${FNS}#echo`, routeResponse: true } } });
+    try {
+      await assert.rejects(TestClient.connect(gw2.url), (err: { status?: number }) => err.status === 502);
+      assert.ok(gw2.alive());
+      await assert.rejects(TestClient.connect(gw2.url), (err: { status?: number }) => err.status === 502);
+    } finally {
+      await gw2.stop();
+    }
   });
 });
