@@ -4,13 +4,22 @@ import type { LogLimiter } from '../observability/log-limiter.js';
 import { FunctionEnv, installFunctionEnv, runWithEnv } from './function-env.js';
 import { EnvHandlerIntegration, HandlerIntegration, HandlerLoadError, loadHandler, resolveHandlerFile } from './handler.js';
 import { HttpIntegration, type HttpPool } from './http.js';
+import { HttpProxyIntegration } from './http-proxy.js';
 import type { Integration } from './integration.js';
+import { LambdaIntegration, type LambdaRef } from './lambda.js';
+import { MockIntegration } from './mock.js';
 import { WorkerIntegration, WorkerPool } from './worker-pool.js';
 
 /** What a route or authorizer names as its integration, and how its function runs. */
 export interface IntegrationRef {
   handler?: string | undefined;
   http?: string | undefined;
+  /** AWS HTTP_PROXY: the raw message POSTed, the backend's body the route response. */
+  httpProxy?: string | undefined;
+  /** A function behind the Lambda Invoke API. */
+  lambda?: LambdaRef | undefined;
+  /** AWS MOCK: an answer without a backend. */
+  mock?: { statusCode: number; body?: string | undefined } | undefined;
   /** The function's own environment variables, merged over the gateway's. */
   environment?: Record<string, string> | undefined;
   /** Where a `handler` runs; default: the top-level `isolation`. */
@@ -78,9 +87,13 @@ export class IntegrationRuntime {
     await Promise.all(this.pools.map((p) => p.start(env)));
   }
 
-  /** Releases what the integrations hold: worker threads, and the environment proxy once no gateway needs it. */
+  /** Lambda clients (their sockets), closed with the gateway. */
+  readonly lambdas: LambdaIntegration[] = [];
+
+  /** Releases what the integrations hold: worker threads, Lambda clients, and the environment proxy once no gateway needs it. */
   async close(): Promise<void> {
     await Promise.allSettled(this.pools.map((p) => p.close()));
+    for (const l of this.lambdas) l.close();
     this.releaseEnv?.();
     this.releaseEnv = undefined;
   }
@@ -132,5 +145,12 @@ export async function createIntegration(ref: IntegrationRef, baseDir: string, re
     return env !== null ? new EnvHandlerIntegration(fn, ref.handler, region, accountId, env) : new HandlerIntegration(fn, ref.handler, region, accountId);
   }
   if (ref.http) return new HttpIntegration(ref.http, http.pool, http.answerBytes, http.answerLimit);
+  if (ref.httpProxy) return new HttpProxyIntegration(ref.httpProxy, http.pool, http.answerBytes, http.answerLimit);
+  if (ref.mock) return new MockIntegration(ref.mock);
+  if (ref.lambda) {
+    const integration = new LambdaIntegration(ref.lambda, region);
+    runtime?.lambdas.push(integration);
+    return integration;
+  }
   return null;
 }
