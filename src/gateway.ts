@@ -15,6 +15,7 @@ import { ConnectionLifecycle } from './connection/lifecycle.js';
 import type { ApiInfo } from './events/events.js';
 import { HttpPool } from './integrations/http.js';
 import { installCallbackHook, rewriteRouteEnvironments } from './integrations/callback-hook.js';
+import { IntegrationRuntime } from './integrations/factory.js';
 import { TrustProxy } from './events/forwarded.js';
 import { ManagementApi } from './management/api.js';
 import { forbidden, sendError } from './management/errors.js';
@@ -168,12 +169,19 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
   rewriteRouteEnvironments(config, fixedPort === 0 ? undefined : `${scheme}://${urlHostOf(host)}:${fixedPort}/${config.stage}`);
   // This gateway's own HTTP client for its integrations (bounded per backend), closed with it.
   const httpPool = new HttpPool({ connections: config.limits.httpIntegrationConnections, queue: config.limits.httpIntegrationQueue, counters, logLimiter });
-  const routes = await buildRouteTable(config, baseDir, httpPool);
+  const runtime = new IntegrationRuntime(config, counters, logLimiter);
+  const store = new CredentialStore(credentials);
+  let routes, authorize;
+  try {
+    routes = await buildRouteTable(config, baseDir, httpPool, runtime);
+    authorize = await createAuthorize({ config, baseDir, api, credentials: store, logger, logLimiter, httpPool, runtime });
+  } catch (err) {
+    await runtime.close(); // what loaded so far (the environment proxy, workers) must not outlive the failure
+    throw err;
+  }
   const registry = new MemoryRegistry();
   let lifecycle!: ConnectionLifecycle;
   const bus = new LocalBus((id) => lifecycle.table.get(id));
-  const store = new CredentialStore(credentials);
-  const authorize = await createAuthorize({ config, baseDir, api, credentials: store, logger, logLimiter, httpPool });
   const management = new ManagementApi({
     stage: config.stage,
     messageBytes: config.limits.messageBytes,
@@ -268,14 +276,28 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
 
   // Handlers that build their own callback URL (https://{apiId}.execute-api.{region}.amazonaws.com/{stage},
   // https://{domainName}/{stage}) reach this gateway too: inline ones through this process's hook.
+  const hookOptions = { apiId: config.apiId, region: config.region, stage: config.stage, domainName: config.domainName, gateway: { host, port, tls: tls !== undefined, cert: tls?.cert } };
   let uninstallHook = () => {};
   if (config.handlerEnvironment) uninstallHook = installCallbackHook(
-    { apiId: config.apiId, region: config.region, stage: config.stage, domainName: config.domainName, gateway: { host, port, tls: tls !== undefined, cert: tls?.cert } },
+    hookOptions,
     (fields, msg) => {
       counters.inc('callbackUnresolved');
       logLimiter.log('warn', 'callback-unresolved', fields, msg);
     },
   );
+
+  try {
+    // Worker pools start now: their workers' environment carries the endpoint set above.
+    await runtime.start(config.handlerEnvironment ? hookOptions : undefined);
+  } catch (err) {
+    await transport.close();
+    await httpPool.close();
+    await runtime.close();
+    logLimiter.close();
+    restoreEnv();
+    uninstallHook();
+    throw err;
+  }
 
   let closing: Promise<void> | undefined;
   return {
@@ -295,6 +317,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
         await lifecycle.shutdown(config.shutdown.graceSeconds * 1000);
         await transport.close();
         await httpPool.close();
+        await runtime.close();
         logLimiter.close();
         restoreEnv();
         uninstallHook();

@@ -9,7 +9,7 @@
  *                             (`limits.inflightPerConnection`, `routeSettings`, `limits.maxConnections`,
  *                             `limits.sendBufferTotalBytes`, `limits.handshakeTimeoutMs`,
  *                             `limits.httpIntegrationQueue`, `limits.messageBytes` (an answer too large),
- *                             `limits.handshakeAnswerBytes`, …)
+ *                             `limits.handshakeAnswerBytes`, `maxConcurrency` (a worker function's calls), …)
  *   closed[cause]             closes the gateway started, by cause of the CLOSE table
  *   handshakeRefused[status]  handshakes refused before $connect ran, by HTTP status
  *   managementRefused[status] management calls refused, by HTTP status
@@ -31,6 +31,9 @@
  *   callbackUnresolved        handler callbacks to an execute-api hostname that did not resolve
  *                             (an API id or region other than this gateway's)
  *   fdLimitNear               checks that found open descriptors at 90 % of the soft limit
+ *   workerCrashes[reason]     handler worker threads ended and replaced: `timeout` (terminated at the
+ *                             call's deadline), `error` (uncaught exception), `exit` (process.exit),
+ *                             `oom` (over workers.maxOldGenerationSizeMb)
  */
 export class Counters {
   private readonly values = new Map<string, number>();

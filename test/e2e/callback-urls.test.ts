@@ -46,6 +46,10 @@ describe('callback URLs that handlers build themselves', () => {
       config: {
         routes: {
           ...routes,
+          // The same handlers in worker threads: each worker installs the hook.
+          workerApi: { handler: './callbacks.mjs#v3Api', isolation: 'worker', routeResponse: true, timeoutMs: 20_000 },
+          workerDomainV2: { handler: './callbacks.mjs#v2Domain', isolation: 'worker', routeResponse: true, timeoutMs: 20_000 },
+          workerEnv: { handler: './callbacks.mjs#v3Env', isolation: 'worker', routeResponse: true, timeoutMs: 20_000, environment: { CALLBACK_URL: 'https://switchboard.execute-api.us-east-1.amazonaws.com/dev' } },
           // An importer copies a function's environment as written: the URL it names is this gateway's.
           envRoute: { handler: './callbacks.mjs#v3Env', environment: { CALLBACK_URL: 'https://switchboard.execute-api.us-east-1.amazonaws.com/dev', OTHER: 'https://example.com/dev' } },
         },
@@ -84,6 +88,12 @@ describe('callback URLs that handlers build themselves', () => {
     assert.deepEqual(await exchange(client, 'v2Domain'), ['v2 domain', 'sent']);
     process.env.CALLBACK_URL = `https://switchboard.execute-api.us-east-1.amazonaws.com/dev`;
     assert.deepEqual(await exchange(client, 'v2Env'), ['v2 env', 'sent']);
+  });
+
+  it('in worker threads (isolation: worker): the execute-api URL, SDK v2 domainName + "/" + stage, and a route environment value', async () => {
+    assert.deepEqual(await exchange(client, 'workerApi'), ['v3 api', 'sent']);
+    assert.deepEqual(await exchange(client, 'workerDomainV2'), ['v2 domain', 'sent']);
+    assert.deepEqual(await exchange(client, 'workerEnv'), ['v3 env', 'sent']);
   });
 
   it('route environment values naming this API are rewritten to the gateway when it starts; others are kept', () => {
