@@ -166,7 +166,31 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
   // Environment values holding this API's callback URL point at this gateway (with a free port
   // picked at listen time, the AWS form stays, and the callback hook routes it).
   const fixedPort = opts.port ?? config.port;
-  rewriteRouteEnvironments(config, fixedPort === 0 ? undefined : `${scheme}://${urlHostOf(host)}:${fixedPort}/${config.stage}`);
+  const endpointNow = fixedPort === 0 ? undefined : `${scheme}://${urlHostOf(host)}:${fixedPort}/${config.stage}`;
+  rewriteRouteEnvironments(config, endpointNow);
+  const handlerCredentials = credentials[0];
+
+  // Set before the handler modules load, as Lambda sets them before a function's module runs:
+  // modules read them at load time (`const { AWS_REGION } = process.env`). The endpoint needs
+  // the port: with a free port picked at listen time it is set once listening.
+  let restoreEnv = () => {};
+  if (config.handlerEnvironment) restoreEnv = pushHandlerEnv(() => {
+    // What Lambda gives a function, pointed at this gateway, so unchanged AWS handlers can call back.
+    process.env.AWS_REGION = config.region;
+    if (endpointNow !== undefined) process.env.AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI = endpointNow;
+    const envKey = process.env.AWS_ACCESS_KEY_ID;
+    if (handlerCredentials && !credentials.some((c) => c.accessKeyId === envKey && c.secretAccessKey === process.env.AWS_SECRET_ACCESS_KEY)) {
+      process.env.AWS_ACCESS_KEY_ID = handlerCredentials.accessKeyId;
+      process.env.AWS_SECRET_ACCESS_KEY = handlerCredentials.secretAccessKey;
+      if (handlerCredentials.sessionToken) process.env.AWS_SESSION_TOKEN = handlerCredentials.sessionToken;
+      else delete process.env.AWS_SESSION_TOKEN;
+    } else if (!handlerCredentials && !envKey) {
+      process.env.AWS_ACCESS_KEY_ID = 'SWITCHBOARDLOCAL';
+      process.env.AWS_SECRET_ACCESS_KEY = 'switchboard-local';
+    }
+  }, logger);
+  const envFrame = envFrames.at(-1);
+
   // This gateway's own HTTP client for its integrations (bounded per backend), closed with it.
   const httpPool = new HttpPool({ connections: config.limits.httpIntegrationConnections, queue: config.limits.httpIntegrationQueue, counters, logLimiter });
   const runtime = new IntegrationRuntime(config, counters, logLimiter);
@@ -177,6 +201,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     authorize = await createAuthorize({ config, baseDir, api, credentials: store, logger, logLimiter, httpPool, runtime });
   } catch (err) {
     await runtime.close(); // what loaded so far (the environment proxy, workers) must not outlive the failure
+    restoreEnv();
     throw err;
   }
   const registry = new MemoryRegistry();
@@ -252,27 +277,22 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     trustProxy: config.trustProxy.length > 0 ? new TrustProxy(config.trustProxy) : undefined,
   });
 
-  const port = await transport.listen();
+  let port: number;
+  try {
+    port = await transport.listen();
+  } catch (err) {
+    await httpPool.close();
+    await runtime.close();
+    logLimiter.close();
+    restoreEnv();
+    throw err;
+  }
   const urlHost = urlHostOf(host);
   const managementEndpoint = `${scheme}://${urlHost}:${port}/${config.stage}`;
-  const handlerCredentials = credentials[0];
-
-  let restoreEnv = () => {};
-  if (config.handlerEnvironment) restoreEnv = pushHandlerEnv(() => {
-    // What Lambda gives a function, pointed at this gateway, so unchanged AWS handlers can call back.
-    process.env.AWS_REGION = config.region;
+  if (config.handlerEnvironment && envFrames.at(-1) === envFrame) {
+    // Known now that the port is (the rest was set before the handler modules loaded).
     process.env.AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI = managementEndpoint;
-    const envKey = process.env.AWS_ACCESS_KEY_ID;
-    if (handlerCredentials && !credentials.some((c) => c.accessKeyId === envKey && c.secretAccessKey === process.env.AWS_SECRET_ACCESS_KEY)) {
-      process.env.AWS_ACCESS_KEY_ID = handlerCredentials.accessKeyId;
-      process.env.AWS_SECRET_ACCESS_KEY = handlerCredentials.secretAccessKey;
-      if (handlerCredentials.sessionToken) process.env.AWS_SESSION_TOKEN = handlerCredentials.sessionToken;
-      else delete process.env.AWS_SESSION_TOKEN;
-    } else if (!handlerCredentials && !envKey) {
-      process.env.AWS_ACCESS_KEY_ID = 'SWITCHBOARDLOCAL';
-      process.env.AWS_SECRET_ACCESS_KEY = 'switchboard-local';
-    }
-  }, logger);
+  }
 
   // Handlers that build their own callback URL (https://{apiId}.execute-api.{region}.amazonaws.com/{stage},
   // https://{domainName}/{stage}) reach this gateway too: inline ones through this process's hook.
