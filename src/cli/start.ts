@@ -1,10 +1,16 @@
 import { constants } from 'node:os';
+import { loadTemplateForCli } from '../config/cloudformation/index.js';
 import { ConfigError, loadConfigFile } from '../config/load.js';
+import type { Config, ConfigInput } from '../config/schema.js';
 import { createGateway } from '../gateway.js';
 import { HandlerLoadError } from '../integrations/handler.js';
 
-/** `switchboard start --config FILE [--port N] [--host H]`: runs until SIGINT/SIGTERM, then drains. */
-export async function start(opts: { config: string; port?: number; host?: string }): Promise<number> {
+/**
+ * `switchboard start --config FILE [--port N] [--host H]`, or `--template FILE [--parameter K=V]…
+ * [--api ID]` (a SAM / CloudFormation / CDK template; `--config` then overrides its keys): runs
+ * until SIGINT/SIGTERM, then drains.
+ */
+export async function start(opts: { config?: string; port?: number; host?: string; template?: string; parameters?: string[]; api?: string }): Promise<number> {
   // Listen for signals before anything else, so one that arrives during startup still drains;
   // a second signal while draining exits at once (128 + its number, as a shell reports it).
   const stop = new Promise<void>((resolve) => {
@@ -24,7 +30,13 @@ export async function start(opts: { config: string; port?: number; host?: string
   });
   let gw;
   try {
-    const { config, baseDir } = await loadConfigFile(opts.config);
+    let loaded: { config: ConfigInput | Config; baseDir: string };
+    if (opts.template !== undefined) {
+      const imported = await loadTemplateForCli({ template: opts.template, parameters: opts.parameters, config: opts.config, api: opts.api });
+      for (const w of imported.warnings) process.stderr.write(`switchboard: note: ${w}\n`);
+      loaded = imported;
+    } else loaded = await loadConfigFile(opts.config!);
+    const { config, baseDir } = loaded;
     gw = await createGateway({ config, baseDir, port: opts.port, host: opts.host });
   } catch (err) {
     if (err instanceof ConfigError || err instanceof HandlerLoadError) {
