@@ -642,7 +642,8 @@ class Importer {
       if (name !== undefined) config.stage = name;
       const dflt = this.throttling(own(r.Properties, 'DefaultRouteSettings'), at('DefaultRouteSettings'));
       if (dflt !== undefined) config.defaultRouteSettings = dflt;
-      const per = this.ev.eval(own(r.Properties, 'RouteSettings') ?? {}, at('RouteSettings'));
+      let per = this.ev.eval(own(r.Properties, 'RouteSettings') ?? {}, at('RouteSettings'));
+      if (per === NO_VALUE) per = {};
       if (!isObject(per)) this.fail(at('RouteSettings'), 'expected a mapping of route keys to settings');
       const routeSettings: Json = {};
       for (const [key, s] of Object.entries(per)) {
@@ -658,6 +659,7 @@ class Importer {
   private throttling(v: unknown, where: string): { throttlingRateLimit?: number; throttlingBurstLimit?: number } | undefined {
     if (v === undefined) return undefined;
     const s = this.ev.eval(v, where);
+    if (s === NO_VALUE) return undefined;
     if (!isObject(s)) this.fail(where, 'expected a mapping');
     const out: { throttlingRateLimit?: number; throttlingBurstLimit?: number } = {};
     if (s.ThrottlingRateLimit !== undefined) out.throttlingRateLimit = this.number(s.ThrottlingRateLimit, `${where}.ThrottlingRateLimit`, 0, Infinity);
@@ -716,7 +718,7 @@ class Importer {
       if (typeof inline !== 'string') this.fail(at(key), 'expected the code as a string');
       // Lambda saves inline code as index.js: a handler in another module cannot be found there either.
       if (modulePath !== 'index') this.fail(at('Handler'), `"${handler}": inline code (${key}) is the module "index", so the handler must be index.EXPORT`);
-      file = writeInline(inline);
+      file = writeInline(inline, this.dir);
     } else {
       const { dir, key } = this.codeDir(id, r, get);
       file = this.findModule(id, dir, key, modulePath, handler, r);
@@ -841,18 +843,30 @@ export function mergeOverrides(imported: Json, overrides: Json): Json {
 }
 
 /**
- * Inline code (SAM InlineCode, Lambda Code.ZipFile) saved as `index.js` in a folder named by its
- * hash under the system's temp folder: the same code is written once and reused across runs.
+ * Inline code (SAM InlineCode, Lambda Code.ZipFile) saved as `index.js` (with a package.json that
+ * sets no module type, as in Lambda's task root) in a folder named by its hash under
+ * `<templateDir>/.switchboard/inline/`, so its `require`s resolve from the project's node_modules
+ * (where Lambda provides the AWS SDK); the system's temp folder when the project is read-only.
+ * The same code is written once and reused across runs.
  */
-function writeInline(code: string): string {
-  const dir = path.join(tmpdir(), 'switchboard-inline', createHash('sha256').update(code).digest('hex').slice(0, 24));
-  const file = path.join(dir, 'index.js');
-  try {
-    if (readFileSync(file, 'utf8') === code) return file;
-  } catch {
-    // not written yet
+function writeInline(code: string, templateDir: string): string {
+  const hash = createHash('sha256').update(code).digest('hex').slice(0, 24);
+  for (const root of [path.join(templateDir, '.switchboard', 'inline'), path.join(tmpdir(), 'switchboard-inline')]) {
+    const dir = path.join(root, hash);
+    const file = path.join(dir, 'index.js');
+    try {
+      if (readFileSync(file, 'utf8') === code) return file;
+    } catch {
+      // not written yet
+    }
+    try {
+      mkdirSync(dir, { recursive: true });
+      writeFileSync(path.join(dir, 'package.json'), '{}\n');
+      writeFileSync(file, code);
+      return file;
+    } catch {
+      // not writable: the next place
+    }
   }
-  mkdirSync(dir, { recursive: true });
-  writeFileSync(file, code);
-  return file;
+  throw new TemplateError(`cannot write inline code to ${templateDir}/.switchboard or the temp folder`);
 }
