@@ -215,7 +215,7 @@ describe('template import: refusals name the resource and the key', () => {
 
   it('missing handler file', async () => {
     const msg = await refusal(project(samTemplate((t) => t.replace('Handler: app.handler', 'Handler: handlers/missing.handler'))));
-    assert.match(msg, /Resources\.EchoFunction\.Properties\.Handler: "handlers\/missing\.handler": no module src\/handlers\/missing\{\.js,\.mjs,\.cjs,\.ts,\.mts,\.cts\} in src\/ \(CodeUri\)/);
+    assert.match(msg, /Resources\.EchoFunction\.Properties\.Handler: "handlers\/missing\.handler": no module src\/handlers\/missing\{,\.js,\.mjs,\.cjs,\.ts,\.mts,\.cts,\.tsx\} in src\/ \(CodeUri\)/);
     const noDir = await refusal(project(samTemplate((t) => t.replace('CodeUri: src/', 'CodeUri: nowhere/'))));
     assert.match(noDir, /Resources\.EchoFunction\.Properties\.CodeUri: .*nowhere does not exist/);
   });

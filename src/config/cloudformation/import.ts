@@ -3,6 +3,7 @@ import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { PROBE_EXTENSIONS } from '../../integrations/handler.js';
 import { fromLambdaHandler } from '../handler-string.js';
 import { ConfigError, validateConfig } from '../load.js';
 import type { ConfigInput } from '../schema.js';
@@ -56,8 +57,6 @@ const LAMBDA_DEFAULT_TIMEOUT = 3;
 /** AWS's WebSocket integration timeout ceiling (and default), and the fixed authorizer timeout. */
 const INTEGRATION_TIMEOUT_MS = 29_000;
 const AUTHORIZER_TIMEOUT_MS = 10_000;
-/** The extensions Lambda's Node.js runtime tries, then TypeScript sources (run through tsx, for SAM's esbuild builds). */
-const MODULE_EXTENSIONS = ['.js', '.mjs', '.cjs', '.ts', '.mts', '.cts'];
 const LAMBDA_URI = /^arn:[^:]+:apigateway:[^:]*:lambda:path\/[^/]+\/functions\/(.+)\/invocations$/;
 const INTEGRATION_KEYS = ['handler', 'http', 'httpProxy', 'lambda', 'mock'] as const;
 
@@ -779,7 +778,8 @@ class Importer {
       if (typeof e === 'string' && path.basename(e).replace(/\.[^.]+$/, '') === path.basename(modulePath)) candidates.push(path.resolve(dir, e));
     }
     const base = path.resolve(dir, modulePath);
-    for (const ext of MODULE_EXTENSIONS) candidates.push(base + ext);
+    // The same order the loader probes (Lambda's: as given, .js, .mjs, .cjs, then TypeScript sources).
+    for (const ext of PROBE_EXTENSIONS) candidates.push(base + ext);
     for (const c of candidates) {
       try {
         if (statSync(c).isFile()) return c;
@@ -787,7 +787,7 @@ class Importer {
         // try the next one
       }
     }
-    return this.fail(at('Handler'), `"${handler}": no module ${path.relative(this.dir, base) || '.'}{${MODULE_EXTENSIONS.join(',')}} in ${path.relative(this.dir, dir) || '.'}/ (${key})`);
+    return this.fail(at('Handler'), `"${handler}": no module ${path.relative(this.dir, base) || '.'}{${PROBE_EXTENSIONS.join(',')}} in ${path.relative(this.dir, dir) || '.'}/ (${key})`);
   }
 }
 
