@@ -186,6 +186,27 @@ describe('template import: the fixtures become configurations', () => {
     assert.match(routes.$default!.handler!, /index\.js#handler$/);
   });
 
+  it('SAM InlineCode, esbuild EntryPoints, HTTP_PROXY, AWS_IAM on $connect, a nested export path', async () => {
+    const template = project(
+      samTemplate((t) =>
+        t
+          .replace('      Handler: app.handler\n', '      Handler: app.handlers.echo\n')
+          .replace(
+            '  EchoInteg:\n',
+            `  ConnectRoute:\n    Type: AWS::ApiGatewayV2::Route\n    Properties:\n      ApiId: !Ref Api\n      RouteKey: $connect\n      AuthorizationType: AWS_IAM\n      Target: !Sub integrations/\${ConnectInteg}\n  ConnectInteg:\n    Type: AWS::ApiGatewayV2::Integration\n    Properties:\n      ApiId: !Ref Api\n      IntegrationType: AWS_PROXY\n      IntegrationUri: !Sub arn:aws:apigateway:\${AWS::Region}:lambda:path/2015-03-31/functions/\${InlineFn.Arn}/invocations\n  InlineFn:\n    Type: AWS::Serverless::Function\n    Properties:\n      Handler: index.handler\n      InlineCode: "exports.handler = async () => ({ statusCode: 200 });"\n  BuiltFn:\n    Type: AWS::Serverless::Function\n    Metadata:\n      BuildMethod: esbuild\n      BuildProperties:\n        EntryPoints: [lib/main.ts]\n    Properties:\n      Handler: main.handler\n  BuiltRoute:\n    Type: AWS::ApiGatewayV2::Route\n    Properties:\n      ApiId: !Ref Api\n      RouteKey: built\n      Target: !Sub integrations/\${BuiltInteg}\n  BuiltInteg:\n    Type: AWS::ApiGatewayV2::Integration\n    Properties:\n      ApiId: !Ref Api\n      IntegrationType: AWS_PROXY\n      IntegrationUri: !Sub arn:aws:apigateway:\${AWS::Region}:lambda:path/2015-03-31/functions/\${BuiltFn.Arn}/invocations\n  ProxyRoute:\n    Type: AWS::ApiGatewayV2::Route\n    Properties:\n      ApiId: !Ref Api\n      RouteKey: proxy\n      Target: !Sub integrations/\${ProxyInteg}\n  ProxyInteg:\n    Type: AWS::ApiGatewayV2::Integration\n    Properties:\n      ApiId: !Ref Api\n      IntegrationType: HTTP_PROXY\n      IntegrationMethod: POST\n      TimeoutInMillis: 4000\n      IntegrationUri: http://127.0.0.1:9/backend\n  EchoInteg:\n`,
+          ),
+      ),
+      { 'src/app.mjs': 'export const handlers = { echo: async () => ({ statusCode: 200 }) };\n', 'src/lib/main.ts': 'export const handler = async () => ({ statusCode: 200 });\n' },
+    );
+    const { config } = await importTemplate({ template });
+    const routes = config.routes!;
+    assert.equal(routes.$connect!.authorizationType, 'AWS_IAM');
+    assert.match(routes.$connect!.handler!, /[/\\]\.switchboard[/\\]inline[/\\][0-9a-f]{24}[/\\]index\.js#handler$/);
+    assert.equal(routes.built!.handler, `${path.join(path.dirname(template), 'src', 'lib', 'main.ts')}#handler`, 'the esbuild entry point of the same name');
+    assert.equal(routes.echo!.handler, `${path.join(path.dirname(template), 'src', 'app.mjs')}#handlers.echo`);
+    assert.deepEqual(routes.proxy, { httpProxy: 'http://127.0.0.1:9/backend', timeoutMs: 4000 });
+  });
+
   it('a route given an integration in the overrides replaces the template\'s, and top-level keys replace', async () => {
     const { config } = await importTemplate({ template: SAM, overrides: { port: 9999, stage: 'Prod', routes: { echo: { http: 'http://127.0.0.1:1/echo' } } } });
     assert.equal(config.port, 9999);
