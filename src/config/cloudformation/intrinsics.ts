@@ -259,9 +259,9 @@ function describe(v: unknown): string {
  * names something that exists. `known(name)` says whether a name is a parameter, pseudo parameter
  * or resource. Problems go to `problems`.
  */
-export function checkReferences(v: unknown, where: string, known: (name: string) => boolean, problems: string[], file: string, subVars: Set<string> = new Set()): void {
+export function checkReferences(v: unknown, where: string, known: (name: string) => boolean, problems: string[], file: string): void {
   if (Array.isArray(v)) {
-    v.forEach((x, i) => checkReferences(x, `${where}[${i}]`, known, problems, file, subVars));
+    v.forEach((x, i) => checkReferences(x, `${where}[${i}]`, known, problems, file));
     return;
   }
   if (!isObject(v)) return;
@@ -281,7 +281,7 @@ export function checkReferences(v: unknown, where: string, known: (name: string)
     if (k === 'Fn::GetAtt') {
       const id = typeof arg === 'string' ? arg.split('.')[0] : Array.isArray(arg) ? arg[0] : undefined;
       if (typeof id === 'string' && !known(id)) problems.push(`${file}: ${at}: Fn::GetAtt refers to "${id}", which is not a resource of this template`);
-      if (Array.isArray(arg)) checkReferences(arg.slice(1), at, known, problems, file, subVars);
+      if (Array.isArray(arg)) checkReferences(arg.slice(1), at, known, problems, file);
       return;
     }
     if (k === 'Fn::Sub') {
@@ -295,9 +295,9 @@ export function checkReferences(v: unknown, where: string, known: (name: string)
           if (!known(id)) problems.push(`${file}: ${at}: Fn::Sub variable \${${name}} names nothing in this template (not a parameter, pseudo parameter, resource or variable)`);
         }
       }
-      if (Array.isArray(arg) && isObject(arg[1])) checkReferences(arg[1], `${at}[1]`, known, problems, file, subVars);
+      if (Array.isArray(arg) && isObject(arg[1])) checkReferences(arg[1], `${at}[1]`, known, problems, file);
       return;
     }
   }
-  for (const k of keys) checkReferences(v[k], `${where}.${k}`, known, problems, file, subVars);
+  for (const k of keys) checkReferences(v[k], `${where}.${k}`, known, problems, file);
 }
