@@ -7,6 +7,7 @@ import { createAuthorize } from './auth/authorizer.js';
 import { CredentialStore, type Credential } from './auth/credentials.js';
 import { hasDotSegment, SigV4Verifier } from './auth/sigv4.js';
 import { LocalBus } from './bus/bus-local.js';
+import { importTemplate } from './config/cloudformation/index.js';
 import { ConfigError, validateConfig } from './config/load.js';
 import type { Config, ConfigInput } from './config/schema.js';
 import { createDirectiveApplier } from './connection/directives.js';
@@ -30,8 +31,12 @@ import { Transport } from './transport/server.js';
 
 /** How to start a gateway in-process. */
 export interface GatewayOptions {
-  /** The configuration, as written in a file (validated here) or already validated. */
-  config: ConfigInput | Config;
+  /** The configuration, as written in a file (validated here) or already validated; with `template`, keys written over the template's (as written). */
+  config?: ConfigInput | Config;
+  /** A SAM / CloudFormation / CDK template (`cdk.out/<Stack>.template.json`) whose WebSocket API to run; `baseDir` defaults to its folder. */
+  template?: string;
+  /** The template's parameter values, over their defaults (`AWS::StackName` may be given too). */
+  parameters?: Record<string, string>;
   /** Folder that relative handler paths resolve against; default: the current directory. */
   baseDir?: string;
   /** Overrides `port` (0 picks a free port). */
@@ -141,6 +146,13 @@ function readTls(files: { cert: string; key: string }, baseDir: string): { cert:
  * when one is missing), and listens. The one place that knows all the parts.
  */
 export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
+  if (opts.template !== undefined) {
+    // The template becomes a configuration first; what it cannot run is refused here, before listening.
+    const imported = await importTemplate({ template: opts.template, parameters: opts.parameters, overrides: opts.config as Record<string, unknown> | undefined });
+    const logger = opts.logger ?? createLogger(validateConfig(imported.config).logging.level);
+    for (const w of imported.warnings) logger.warn(w);
+    opts = { ...opts, config: imported.config, baseDir: opts.baseDir ?? imported.baseDir, template: undefined, logger };
+  }
   const config = validateConfig(opts.config);
   const env = opts.env ?? process.env;
   const host = opts.host ?? config.host;

@@ -7,8 +7,11 @@ const USAGE = `usage: switchboard <command> [options]
 
 commands:
   start --config FILE [--port N] [--host H]   run the gateway (--port 0 picks a free port)
-        [--tls-self-signed]                   serve wss:// and https:// with a generated local certificate
-        [--watch]                             reload changed handler modules without dropping connections
+  start --template FILE [--parameter K=V]… [--api ID] [--config FILE]
+                                              run a SAM / CloudFormation / CDK (cdk.out) template's WebSocket API;
+                                              --config then holds keys written over the template's
+  start … --tls-self-signed                   serve wss:// and https:// with a generated local certificate
+  start … --watch                             reload changed handler modules without dropping connections
   help                                        show this text
 
 ${MANAGEMENT_USAGE}`;
@@ -28,12 +31,16 @@ async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   switch (command) {
     case 'start': {
-      const { values } = parseArgs({ args: rest, options: { config: { type: 'string', short: 'c' }, port: { type: 'string', short: 'p' }, host: { type: 'string' }, 'tls-self-signed': { type: 'boolean' }, watch: { type: 'boolean' } } });
-      if (!values.config) {
-        process.stderr.write(`switchboard: start needs --config FILE\n\n${USAGE}`);
+      const { values } = parseArgs({ args: rest, options: { config: { type: 'string', short: 'c' }, port: { type: 'string', short: 'p' }, host: { type: 'string' }, template: { type: 'string', short: 't' }, parameter: { type: 'string', multiple: true }, api: { type: 'string' }, 'tls-self-signed': { type: 'boolean' }, watch: { type: 'boolean' } } });
+      if (!values.config && !values.template) {
+        process.stderr.write(`switchboard: start needs --config FILE or --template FILE\n\n${USAGE}`);
         return 2;
       }
-      return start({ config: values.config, port: port(values.port), host: values.host, tlsSelfSigned: values['tls-self-signed'], watch: values.watch });
+      if (!values.template && (values.parameter || values.api)) {
+        process.stderr.write(`switchboard: --parameter and --api go with --template FILE\n`);
+        return 2;
+      }
+      return start({ config: values.config, port: port(values.port), host: values.host, template: values.template, parameters: values.parameter, api: values.api, tlsSelfSigned: values['tls-self-signed'], watch: values.watch });
     }
     case undefined:
     case 'help':

@@ -1,12 +1,18 @@
 import { constants } from 'node:os';
+import { loadTemplateForCli } from '../config/cloudformation/index.js';
 import { ConfigError, loadConfigFile } from '../config/load.js';
+import type { Config, ConfigInput } from '../config/schema.js';
 import { createGateway } from '../gateway.js';
 import { HandlerLoadError } from '../integrations/handler.js';
 import { selfSignedCertificate } from './self-signed.js';
 import { watchHandlers } from './watch.js';
 
-/** `switchboard start --config FILE [--port N] [--host H] [--tls-self-signed] [--watch]`: runs until SIGINT/SIGTERM, then drains. */
-export async function start(opts: { config: string; port?: number; host?: string; tlsSelfSigned?: boolean; watch?: boolean }): Promise<number> {
+/**
+ * `switchboard start --config FILE [--port N] [--host H] [--tls-self-signed] [--watch]`, or `--template FILE [--parameter K=V]…
+ * [--api ID]` (a SAM / CloudFormation / CDK template; `--config` then overrides its keys): runs
+ * until SIGINT/SIGTERM, then drains.
+ */
+export async function start(opts: { config?: string; port?: number; host?: string; template?: string; parameters?: string[]; api?: string; tlsSelfSigned?: boolean; watch?: boolean }): Promise<number> {
   // Listen for signals before anything else, so one that arrives during startup still drains;
   // a second signal while draining exits at once (128 + its number, as a shell reports it).
   const stop = new Promise<void>((resolve) => {
@@ -27,9 +33,15 @@ export async function start(opts: { config: string; port?: number; host?: string
   let gw;
   let trustFile: string | undefined;
   try {
-    const { config, baseDir } = await loadConfigFile(opts.config);
+    let loaded: { config: ConfigInput | Config; baseDir: string };
+    if (opts.template !== undefined) {
+      const imported = await loadTemplateForCli({ template: opts.template, parameters: opts.parameters, config: opts.config, api: opts.api });
+      for (const w of imported.warnings) process.stderr.write(`switchboard: note: ${w}\n`);
+      loaded = imported;
+    } else loaded = await loadConfigFile(opts.config!);
+    const { config, baseDir } = loaded;
     if (opts.tlsSelfSigned) {
-      const generated = await selfSignedCertificate(config.region, config.domainName);
+      const generated = await selfSignedCertificate(config.region ?? 'us-east-1', config.domainName);
       config.tls = { cert: generated.cert, key: generated.key };
       trustFile = generated.cert;
     }

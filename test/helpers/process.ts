@@ -61,8 +61,16 @@ export async function startGatewayProcess(config: ConfigInput, opts: { env?: Nod
     ]),
   );
   writeFileSync(file, stringify({ logging: { level: 'info' }, ...withCreds, routes }));
+  return launchGateway(['--config', file, ...(opts.args ?? [])], opts);
+}
+
+/**
+ * Starts `switchboard start ARGS… --port 0` as written (e.g. `['--template', FILE, '--parameter', 'K=V']`);
+ * resolves once it prints its URL.
+ */
+export async function launchGateway(startArgs: string[], opts: { env?: NodeJS.ProcessEnv; nodeArgs?: string[]; prefix?: string[] } = {}): Promise<GatewayProcess> {
   const useDist = existsSync(DIST_CLI);
-  const args = [...(opts.nodeArgs ?? []), ...(useDist ? [DIST_CLI] : ['--import', 'tsx', SRC_CLI]), 'start', '--config', file, '--port', '0', ...(opts.args ?? [])];
+  const args = [...(opts.nodeArgs ?? []), ...(useDist ? [DIST_CLI] : ['--import', 'tsx', SRC_CLI]), 'start', ...startArgs, '--port', '0'];
   const [cmd, ...pre] = [...(opts.prefix ?? []), process.execPath];
   const child = spawn(cmd!, [...pre, ...args], { cwd: ROOT, env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
   const lines: string[] = [];
