@@ -1,12 +1,17 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
 import { isManagementCommand, MANAGEMENT_USAGE, runManagementCommand } from './commands.js';
+import { serverlessArgs, serverlessOptions, SERVERLESS_OPTIONS } from './serverless.js';
 import { start } from './start.js';
 
 const USAGE = `usage: switchboard <command> [options]
 
 commands:
   start --config FILE [--port N] [--host H]   run the gateway (--port 0 picks a free port)
+  start --serverless [PATH] [--stage S] [--region R] [--param K=V]… [--set KEY.PATH=V]… [--offline | --no-offline]
+                                              run a Serverless Framework project's websocket functions
+                                              (PATH: serverless.yml or its folder, default "."; --offline:
+                                              serverless-offline's port and URLs, default when the project uses it)
   help                                        show this text
 
 ${MANAGEMENT_USAGE}`;
@@ -26,7 +31,19 @@ async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   switch (command) {
     case 'start': {
-      const { values } = parseArgs({ args: rest, options: { config: { type: 'string', short: 'c' }, port: { type: 'string', short: 'p' }, host: { type: 'string' } } });
+      const { values } = parseArgs({ args: serverlessArgs(rest), options: { config: { type: 'string', short: 'c' }, port: { type: 'string', short: 'p' }, host: { type: 'string' }, ...SERVERLESS_OPTIONS } });
+      if (values.serverless !== undefined) {
+        if (values.config) {
+          process.stderr.write('switchboard: give --config or --serverless, not both\n');
+          return 2;
+        }
+        const serverless = serverlessOptions(values);
+        if (typeof serverless === 'string') {
+          process.stderr.write(`switchboard: ${serverless}\n`);
+          return 2;
+        }
+        return start({ serverless, port: port(values.port), host: values.host });
+      }
       if (!values.config) {
         process.stderr.write(`switchboard: start needs --config FILE\n\n${USAGE}`);
         return 2;

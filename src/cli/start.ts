@@ -2,9 +2,11 @@ import { constants } from 'node:os';
 import { ConfigError, loadConfigFile } from '../config/load.js';
 import { createGateway } from '../gateway.js';
 import { HandlerLoadError } from '../integrations/handler.js';
+import { loadServerless, type LoadedServerless, type ServerlessOptions } from '../config/serverless/index.js';
+import { serverlessSummary } from './serverless.js';
 
-/** `switchboard start --config FILE [--port N] [--host H]`: runs until SIGINT/SIGTERM, then drains. */
-export async function start(opts: { config: string; port?: number; host?: string }): Promise<number> {
+/** `switchboard start --config FILE [--port N] [--host H]` (or `--serverless …`): runs until SIGINT/SIGTERM, then drains. */
+export async function start(opts: { config?: string; serverless?: ServerlessOptions; port?: number; host?: string }): Promise<number> {
   // Listen for signals before anything else, so one that arrives during startup still drains;
   // a second signal while draining exits at once (128 + its number, as a shell reports it).
   const stop = new Promise<void>((resolve) => {
@@ -23,8 +25,9 @@ export async function start(opts: { config: string; port?: number; host?: string
     process.on('SIGTERM', onSignal);
   });
   let gw;
+  let imported: LoadedServerless | undefined;
   try {
-    const { config, baseDir } = await loadConfigFile(opts.config);
+    const { config, baseDir } = opts.serverless ? (imported = loadServerless(opts.serverless)) : await loadConfigFile(opts.config!);
     gw = await createGateway({ config, baseDir, port: opts.port, host: opts.host });
   } catch (err) {
     if (err instanceof ConfigError || err instanceof HandlerLoadError) {
@@ -43,7 +46,8 @@ export async function start(opts: { config: string; port?: number; host?: string
   process.stdout.write(
     `Switchboard listening on ${gw.url}\n` +
       `  management API: ${gw.managementEndpoint}/@connections/{connectionId} (${auth})\n` +
-      `  connect:        npx wscat -c ${gw.url}\n`,
+      `  connect:        npx wscat -c ${gw.url}\n` +
+      (imported ? serverlessSummary(imported, gw) : ''),
   );
   await stop;
   process.stdout.write(`Switchboard: draining (up to ${gw.config.shutdown.graceSeconds} s for running handlers; signal again to exit now)…\n`);
