@@ -118,6 +118,13 @@ function isVariable(body: string): boolean {
 
 const SOURCE = /^([^:()]+)(?:\(([\s\S]*)\))?(?::([\s\S]*))?$/;
 const NOT_FOUND = Symbol('not found');
+/** A reference to a source that needs AWS or a network: no value offline. */
+class RemoteSource {
+  constructor(
+    readonly what: string,
+    readonly text: string,
+  ) {}
+}
 type Found = unknown | typeof NOT_FOUND;
 
 /** Resolves every variable of `root` in place and returns it. */
@@ -207,12 +214,24 @@ class Resolver {
   /** `source:address, fallback, …`: the first that resolves to a value. */
   private placeholder(body: string, where: (string | number)[], depth: number): unknown {
     const fallbacks = splitOutside(body, ',').map((f) => f.trim());
-    for (const f of fallbacks) {
-      const v = this.fallback(f, body, where, depth);
-      if (v !== NOT_FOUND && v !== null && v !== undefined) return v;
-    }
+    const v = this.tryPlaceholder(fallbacks, body, where, depth);
+    if (!(v instanceof RemoteSource) && v !== NOT_FOUND) return v;
+    const remote = v instanceof RemoteSource ? v : undefined;
+    if (remote) this.fail(where, `\${${body}} needs ${remote.what}, which Switchboard does not call when it runs a project locally. Give it a local value: a fallback in the file (\${${remote.text}, 'local-value'}), or an override on the command line (--set ${keyPath(where)}=VALUE), or read it from the environment instead (\${env:NAME})`);
     const first = fallbacks[0]!;
     this.fail(where, `\${${body}}: ${this.whyMissing(first)}; give a fallback (\${${first}, 'value'}) or set a value`);
+  }
+
+  /** The first fallback with a value; else NOT_FOUND, or the first source that needs AWS (for the message). */
+  private tryPlaceholder(fallbacks: string[], body: string, where: (string | number)[], depth: number): Found {
+    let remote: RemoteSource | undefined;
+    for (const f of fallbacks) {
+      const v = this.fallback(f, body, where, depth);
+      // A source that needs AWS has no value offline: the next fallback is the local one.
+      if (v instanceof RemoteSource) remote ??= v;
+      else if (v !== NOT_FOUND && v !== null && v !== undefined) return v;
+    }
+    return remote ?? NOT_FOUND;
   }
 
   private whyMissing(f: string): string {
@@ -234,9 +253,13 @@ class Resolver {
     if (/^-?\d+(\.\d+)?$/.test(f)) return Number(f);
     if (f === 'true' || f === 'false') return f === 'true';
     if (f === 'null') return NOT_FOUND;
-    if (f.startsWith('${') && findPlaceholders(f).length === 1 && findPlaceholders(f)[0]!.end === f.length) {
-      // A fallback written as a variable of its own.
-      return this.string(f, where, depth + 1);
+    const whole = f.startsWith('${') ? findPlaceholders(f) : [];
+    if (whole.length === 1 && whole[0]!.end === f.length && isVariable(whole[0]!.body)) {
+      // A fallback written as a variable of its own (with fallbacks of its own): no value passes on to the next one.
+      if (depth > MAX_DEPTH) this.fail(where, `variables nest more than ${MAX_DEPTH} levels deep`);
+      const inner = whole[0]!.body;
+      const v = this.tryPlaceholder(splitOutside(inner, ',').map((x) => x.trim()), inner, where, depth + 1);
+      return typeof v === 'string' && v.includes('${') ? this.string(v, where, depth + 1) : v;
     }
     // Nested references in the address resolve first: ${file(./c.${sls:stage}.yml):key}.
     const text = f.includes('${') ? this.string(f, where, depth + 1) : f;
@@ -280,10 +303,7 @@ class Resolver {
         if (address === 'accountId') return this.ctx.accountId;
         break;
     }
-    if (Object.hasOwn(REMOTE, source)) {
-      const what = REMOTE[source]!;
-      this.fail(where, `\${${body}} needs ${what}, which Switchboard does not call when it runs a project locally. Give it a local value: a fallback in the file (\${${body.split(',')[0]!.trim()}, 'local-value'}), or an override on the command line (--set ${keyPath(where)}=VALUE), or read it from the environment instead (\${env:NAME})`);
-    }
+    if (Object.hasOwn(REMOTE, source)) return new RemoteSource(REMOTE[source]!, `${source}${params !== undefined ? `(${params})` : ''}:${address}`);
     return this.fail(where, `\${${body}}: unknown variable source "${source}" (offline, Switchboard resolves self, sls, opt, env, file, param, strToBool, aws:region and aws:accountId)`);
   }
 
