@@ -13,6 +13,7 @@ import { newRequestId } from './connection/ids.js';
 import { ConnectionLifecycle } from './connection/lifecycle.js';
 import type { ApiInfo } from './events/events.js';
 import { HttpPool } from './integrations/http.js';
+import { IntegrationRuntime } from './integrations/factory.js';
 import { TrustProxy } from './events/forwarded.js';
 import { ManagementApi } from './management/api.js';
 import { forbidden, sendError } from './management/errors.js';
@@ -155,12 +156,19 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
   const baseDir = imported?.baseDir ?? opts.baseDir ?? process.cwd();
   // This gateway's own HTTP client for its integrations (bounded per backend), closed with it.
   const httpPool = new HttpPool({ connections: config.limits.httpIntegrationConnections, queue: config.limits.httpIntegrationQueue, counters, logLimiter });
-  const routes = await buildRouteTable(config, baseDir, httpPool);
+  const runtime = new IntegrationRuntime(config, counters, logLimiter);
+  const store = new CredentialStore(credentials);
+  let routes, authorize;
+  try {
+    routes = await buildRouteTable(config, baseDir, httpPool, runtime);
+    authorize = await createAuthorize({ config, baseDir, api, credentials: store, logger, logLimiter, httpPool, runtime });
+  } catch (err) {
+    await runtime.close(); // what loaded so far (the environment proxy, workers) must not outlive the failure
+    throw err;
+  }
   const registry = new MemoryRegistry();
   let lifecycle!: ConnectionLifecycle;
   const bus = new LocalBus((id) => lifecycle.table.get(id));
-  const store = new CredentialStore(credentials);
-  const authorize = await createAuthorize({ config, baseDir, api, credentials: store, logger, logLimiter, httpPool });
   const management = new ManagementApi({
     stage: config.stage,
     messageBytes: config.limits.messageBytes,
@@ -276,6 +284,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
         await lifecycle.shutdown(config.shutdown.graceSeconds * 1000);
         await transport.close();
         await httpPool.close();
+        await runtime.close();
         logLimiter.close();
         restoreEnv();
       })()),

@@ -3,7 +3,7 @@ import type { LogLimiter } from '../observability/log-limiter.js';
 import type { Config } from '../config/schema.js';
 import type { Authorize } from '../connection/lifecycle.js';
 import type { ApiInfo } from '../events/events.js';
-import { createIntegration } from '../integrations/factory.js';
+import { createIntegration, type IntegrationRuntime } from '../integrations/factory.js';
 import type { HttpPool } from '../integrations/http.js';
 import type { CredentialStore } from './credentials.js';
 import { iamHandshake } from './iam-handshake.js';
@@ -21,6 +21,8 @@ export interface AuthorizerDeps {
   httpPool: HttpPool;
   /** Rate-limited logging: clients can make handshakes fail over and over. */
   logLimiter: LogLimiter;
+  /** The gateway's integration runtime (per-function environment, worker pools). */
+  runtime?: IntegrationRuntime | undefined;
 }
 
 /**
@@ -38,6 +40,6 @@ export async function createAuthorize(deps: AuthorizerDeps): Promise<Authorize |
     pool: deps.httpPool,
     answerBytes: deps.config.limits.handshakeAnswerBytes,
     answerLimit: 'limits.handshakeAnswerBytes',
-  });
+  }, deps.runtime);
   return new RequestAuthorizer(route.authorizer, integration!, deps.api, deps.logLimiter).authorize;
 }

@@ -1,5 +1,5 @@
 import type { Config, RouteConfig, RouteSettings } from '../config/schema.js';
-import { createIntegration } from '../integrations/factory.js';
+import { createIntegration, type IntegrationRuntime } from '../integrations/factory.js';
 import type { HttpPool } from '../integrations/http.js';
 import type { Integration } from '../integrations/integration.js';
 import { TokenBucket } from '../shared/token-bucket.js';
@@ -76,7 +76,7 @@ export class RouteTable {
  * Compiles the selection expression and loads every route's integration, failing fast (before
  * listening) with errors that name the route: `routes.KEY: …` (HandlerLoadError).
  */
-export async function buildRouteTable(config: Config, baseDir: string, httpPool: HttpPool): Promise<RouteTable> {
+export async function buildRouteTable(config: Config, baseDir: string, httpPool: HttpPool, runtime?: IntegrationRuntime): Promise<RouteTable> {
   const expression = compileSelectionExpression(config.routeSelectionExpression); // the schema checked it
   const routes: Route[] = [];
   const { messageBytes, handshakeAnswerBytes } = config.limits;
@@ -87,7 +87,7 @@ export async function buildRouteTable(config: Config, baseDir: string, httpPool:
       key === '$connect' || key === '$disconnect'
         ? { pool: httpPool, answerBytes: handshakeAnswerBytes, answerLimit: 'limits.handshakeAnswerBytes' }
         : { pool: httpPool, answerBytes: 2 * messageBytes + 65_536, answerLimit: 'limits.messageBytes' };
-    const integration = await createIntegration(rc, baseDir, config.region, config.accountId, `routes.${key}`, http);
+    const integration = await createIntegration(rc, baseDir, config.region, config.accountId, `routes.${key}`, http, runtime);
     routes.push({
       key,
       integration,
