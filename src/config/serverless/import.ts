@@ -1,5 +1,6 @@
 import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
+import { PROBE_EXTENSIONS } from '../../integrations/handler.js';
 import { fromLambdaHandler } from '../handler-string.js';
 import { ConfigError } from '../load.js';
 import type { ConfigInput } from '../schema.js';
@@ -47,8 +48,6 @@ const INTEGRATION_CAP_MS = 29_000;
 const AUTHORIZER_CAP_MS = 10_000;
 /** The Framework's default Lambda timeout (seconds). */
 const DEFAULT_TIMEOUT_S = 6;
-/** Extensions Lambda's Node runtime (and serverless-offline) try, in its order, then TypeScript sources. */
-const EXTENSIONS = ['.js', '.mjs', '.cjs', '.ts', '.mts', '.cts', '.tsx'];
 /** Where the usual build plugins write compiled handlers (serverless-esbuild, the v4 built-in esbuild, serverless-plugin-typescript, serverless-webpack). */
 const BUILD_DIRS = ['.esbuild/.build', '.serverless/build', '.build', '.webpack/service'];
 const OFFLINE_IGNORED = ['httpPort', 'lambdaPort', 'albPort', 'noPrependStageInUrl', 'prefix', 'corsAllowHeaders', 'corsAllowOrigin', 'corsDisallowCredentials', 'corsExposedHeaders', 'location', 'terminateIdleLambdaTime', 'reloadHandler', 'preLoadModules', 'useWorkerThreads', 'useChildProcesses', 'useInProcess', 'localEnvironment', 'layersDir', 'dockerHost', 'dockerHostServicePath', 'dockerNetwork', 'dockerReadOnly', 'printOutput', 'resourceRoutes', 'enforceSecureCookies', 'ignoreJWTSignature', 'disableCookieValidation', 'hideStackTraces', 'allowCache', 'apiKey'];
@@ -186,7 +185,8 @@ function mergeFunctions(fns: unknown, fail: (w: (string | number)[], m: string) 
 
 /**
  * `src/chat.connect` → `./src/chat.ts#connect` after checking the module exists, trying the
- * extensions Lambda tries (then TypeScript sources, then the usual build plugins' output folders).
+ * extensions the handler loader tries (Lambda's order, then TypeScript sources), then the same in
+ * the usual build plugins' output folders. The file found is named with its extension.
  */
 function handlerRef(handler: string, where: (string | number)[], serviceDir: string, notes: string[], fail: (w: (string | number)[], m: string) => never): string {
   let ref: string;
@@ -208,11 +208,11 @@ function handlerRef(handler: string, where: (string | number)[], serviceDir: str
       return `./${built}#${exportPath}`;
     }
   }
-  return fail(where, `handler "${handler}": no file ${modulePath}{${EXTENSIONS.join(',')}} in ${serviceDir}`);
+  return fail(where, `handler "${handler}": no file ${modulePath}{${PROBE_EXTENSIONS.filter(Boolean).join(',')}} in ${serviceDir}`);
 }
 
 function probe(serviceDir: string, modulePath: string): string | undefined {
-  for (const ext of ['', ...EXTENSIONS]) {
+  for (const ext of PROBE_EXTENSIONS) {
     const rel = modulePath + ext;
     const abs = path.resolve(serviceDir, rel);
     if (existsSync(abs) && statSync(abs).isFile()) return rel.split(path.sep).join('/');
