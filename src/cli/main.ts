@@ -44,6 +44,10 @@ async function main(argv: string[]): Promise<number> {
         }
         return start({ serverless, port: port(values.port), host: values.host });
       }
+      if (values.stage !== undefined || values.region !== undefined || values.param || values.set || values.offline || values['no-offline']) {
+        process.stderr.write('switchboard: --stage, --region, --param, --set and --offline apply to --serverless projects only\n');
+        return 2;
+      }
       if (!values.config) {
         process.stderr.write(`switchboard: start needs --config FILE\n\n${USAGE}`);
         return 2;
