@@ -9,6 +9,7 @@ import { hasDotSegment, SigV4Verifier } from './auth/sigv4.js';
 import { LocalBus } from './bus/bus-local.js';
 import { importTemplate } from './config/cloudformation/index.js';
 import { ConfigError, validateConfig } from './config/load.js';
+import { loadServerless, type ServerlessOptions } from './config/serverless/index.js';
 import type { Config, ConfigInput } from './config/schema.js';
 import { createDirectiveApplier } from './connection/directives.js';
 import { newRequestId } from './connection/ids.js';
@@ -37,6 +38,11 @@ export interface GatewayOptions {
   template?: string;
   /** The template's parameter values, over their defaults (`AWS::StackName` may be given too). */
   parameters?: Record<string, string>;
+  /**
+   * A Serverless Framework project to run instead of `config`: the serverless.yml file or its folder,
+   * or the import's options (stage, params, serverless-offline mode…). Handler paths resolve against its folder.
+   */
+  serverless?: string | ServerlessOptions;
   /** Folder that relative handler paths resolve against; default: the current directory. */
   baseDir?: string;
   /** Overrides `port` (0 picks a free port). */
@@ -153,10 +159,14 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     for (const w of imported.warnings) logger.warn(w);
     opts = { ...opts, config: imported.config, baseDir: opts.baseDir ?? imported.baseDir, template: undefined, logger };
   }
-  const config = validateConfig(opts.config);
+  if (opts.config !== undefined && opts.serverless !== undefined) throw new ConfigError('give either "config" or "serverless", not both');
+  const imported = opts.serverless !== undefined ? loadServerless(typeof opts.serverless === 'string' ? { path: opts.serverless, env: opts.env } : { env: opts.env, ...opts.serverless }) : undefined;
+  if (imported === undefined && opts.config === undefined) throw new ConfigError('createGateway needs "config" (or "serverless": a serverless.yml to run)');
+  const config = imported ? imported.config : validateConfig(opts.config);
   const env = opts.env ?? process.env;
   const host = opts.host ?? config.host;
   const logger = opts.logger ?? createLogger(config.logging.level);
+  if (imported) logger.info({ file: imported.file, stage: config.stage, offline: imported.offline, notes: imported.notes }, 'serverless project imported');
   const counters = new Counters();
   const logLimiter = new LogLimiter(logger, counters);
   const api: ApiInfo = { apiId: config.apiId, stage: config.stage, region: config.region, accountId: config.accountId };
@@ -171,7 +181,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     logger.warn('MANAGEMENT API AUTHENTICATION IS OFF (management.auth: none): anyone who can reach this port can push to and disconnect every client. For local development only.');
   }
 
-  const baseDir = opts.baseDir ?? process.cwd();
+  const baseDir = imported?.baseDir ?? opts.baseDir ?? process.cwd();
   const tls = config.tls ? readTls(config.tls, baseDir) : undefined;
   const scheme = tls ? 'https' : 'http';
   const urlHostOf = (h: string) => (h === '0.0.0.0' || h === '::' ? '127.0.0.1' : h.includes(':') ? `[${h}]` : h);
@@ -235,7 +245,8 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
 
   const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     const { rawPath, rawQuery, segments } = splitTarget(req.url);
-    if (segments.length !== 1 || segments[0] !== config.stage) {
+    // serverless-offline's clients connect to the bare host (stagelessPaths).
+    if ((segments.length !== 1 || segments[0] !== config.stage) && !(config.stagelessPaths && segments.length === 0)) {
       logLimiter.log('info', 'handshake-refused:403', { path: rawPath, sourceIp: req.socket.remoteAddress }, 'handshake refused (403): not this stage');
       return transport.reject(socket, 403, '{"message":"Forbidden"}');
     }
@@ -259,6 +270,10 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     }
     if (segments[0] === config.stage && segments.length >= 2 && (segments[1]!.startsWith('@') || segments[1]!.startsWith('%40'))) {
       return management.handle(req, res, rawPath, rawQuery, segments.slice(1));
+    }
+    if (config.stagelessPaths && segments.length >= 1 && (segments[0]!.startsWith('@') || segments[0]!.startsWith('%40'))) {
+      // serverless-offline's `/@connections/{id}`; the signature covers the path as sent.
+      return management.handle(req, res, rawPath, rawQuery, segments);
     }
     req.resume();
     if (segments.some((s) => s.startsWith('@'))) {

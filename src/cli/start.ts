@@ -4,15 +4,17 @@ import { ConfigError, loadConfigFile } from '../config/load.js';
 import type { Config, ConfigInput } from '../config/schema.js';
 import { createGateway } from '../gateway.js';
 import { HandlerLoadError } from '../integrations/handler.js';
+import { loadServerless, type LoadedServerless, type ServerlessOptions } from '../config/serverless/index.js';
 import { selfSignedCertificate } from './self-signed.js';
+import { serverlessSummary } from './serverless.js';
 import { watchHandlers } from './watch.js';
 
 /**
  * `switchboard start --config FILE [--port N] [--host H] [--tls-self-signed] [--watch]`, or `--template FILE [--parameter K=V]…
- * [--api ID]` (a SAM / CloudFormation / CDK template; `--config` then overrides its keys): runs
- * until SIGINT/SIGTERM, then drains.
+ * [--api ID]` (a SAM / CloudFormation / CDK template; `--config` then overrides its keys), or `--serverless …`:
+ * runs until SIGINT/SIGTERM, then drains.
  */
-export async function start(opts: { config?: string; port?: number; host?: string; template?: string; parameters?: string[]; api?: string; tlsSelfSigned?: boolean; watch?: boolean }): Promise<number> {
+export async function start(opts: { config?: string; serverless?: ServerlessOptions; port?: number; host?: string; template?: string; parameters?: string[]; api?: string; tlsSelfSigned?: boolean; watch?: boolean }): Promise<number> {
   // Listen for signals before anything else, so one that arrives during startup still drains;
   // a second signal while draining exits at once (128 + its number, as a shell reports it).
   const stop = new Promise<void>((resolve) => {
@@ -32,12 +34,14 @@ export async function start(opts: { config?: string; port?: number; host?: strin
   });
   let gw;
   let trustFile: string | undefined;
+  let imported: LoadedServerless | undefined;
   try {
     let loaded: { config: ConfigInput | Config; baseDir: string };
-    if (opts.template !== undefined) {
-      const imported = await loadTemplateForCli({ template: opts.template, parameters: opts.parameters, config: opts.config, api: opts.api });
-      for (const w of imported.warnings) process.stderr.write(`switchboard: note: ${w}\n`);
-      loaded = imported;
+    if (opts.serverless) loaded = imported = loadServerless(opts.serverless);
+    else if (opts.template !== undefined) {
+      const fromTemplate = await loadTemplateForCli({ template: opts.template, parameters: opts.parameters, config: opts.config, api: opts.api });
+      for (const w of fromTemplate.warnings) process.stderr.write(`switchboard: note: ${w}\n`);
+      loaded = fromTemplate;
     } else loaded = await loadConfigFile(opts.config!);
     const { config, baseDir } = loaded;
     if (opts.tlsSelfSigned) {
@@ -64,7 +68,8 @@ export async function start(opts: { config?: string; port?: number; host?: strin
     `Switchboard listening on ${gw.url}\n` +
       `  management API: ${gw.managementEndpoint}/@connections/{connectionId} (${auth})\n` +
       `  connect:        npx wscat -c ${gw.url}\n` +
-      (trustFile ? `  trust it:       NODE_EXTRA_CA_CERTS=${trustFile} (self-signed certificate for localhost, 127.0.0.1, ::1 and *.execute-api.${gw.config.region}.amazonaws.com)\n` : ''),
+      (trustFile ? `  trust it:       NODE_EXTRA_CA_CERTS=${trustFile} (self-signed certificate for localhost, 127.0.0.1, ::1 and *.execute-api.${gw.config.region}.amazonaws.com)\n` : '') +
+      (imported ? serverlessSummary(imported, gw) : ''),
   );
   const watcher = opts.watch ? watchHandlers(gw.logger) : undefined;
   await stop;

@@ -214,6 +214,12 @@ export const ConfigSchema = z
     accountId: z.string().regex(/^\d{12}$/, 'expected 12 digits').default('000000000000'),
     /** `requestContext.domainName`; default: the Host header the client sent. */
     domainName: z.string().min(1).optional(),
+    /**
+     * Also serve serverless-offline's URLs, without the stage: clients at `ws://HOST:PORT/` and the management API at
+     * `/@connections/{id}` (still SigV4-verified, over the path as sent). The `/{stage}` URLs keep working. Set by
+     * `--serverless` in serverless-offline mode; off by default (AWS has no such paths).
+     */
+    stagelessPaths: z.boolean().default(false),
     /** How a message picks its route (AWS grammar: `$request.body.action`, `${request.body.a}/${request.body.b}`). */
     routeSelectionExpression: z.string().min(1).default('$request.body.action'),
     /** Routes by key: `$connect`, `$disconnect`, `$default` and custom keys. */

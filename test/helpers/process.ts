@@ -19,7 +19,7 @@ export interface GatewayProcess {
   readonly url: string;
   /** `http://127.0.0.1:PORT/STAGE` */
   readonly managementEndpoint: string;
-  /** What the gateway wrote to stdout so far. */
+  /** What the gateway wrote to stdout so far (its startup summary). */
   stdout(): string;
   /** Every line the gateway wrote to stderr (its JSON logs) so far. */
   logs(): string[];
@@ -45,7 +45,8 @@ const SRC_CLI = path.join(ROOT, 'src', 'cli', 'main.ts');
  * starts `switchboard start --config FILE --port 0`; resolves once it prints its URL.
  * The test credentials (CREDS) are added unless the config sets `management`.
  */
-export async function startGatewayProcess(config: ConfigInput, opts: { env?: NodeJS.ProcessEnv; nodeArgs?: string[]; /** A command that execs the gateway (same pid), e.g. `['prlimit', '--nofile=128:128']`. */ prefix?: string[]; /** More `start` options (`--tls-self-signed`, `--watch`). */ args?: string[] } = {}): Promise<GatewayProcess> {
+export async function startGatewayProcess(config: ConfigInput, opts: { env?: NodeJS.ProcessEnv; nodeArgs?: string[]; /** A command that execs the gateway (same pid), e.g. `['prlimit', '--nofile=128:128']`. */ prefix?: string[]; /** More `start` options (`--tls-self-signed`, `--watch`). */ args?: string[]; /** Arguments after `start` instead of `--config FILE --port 0` (e.g. `['--serverless', dir]`); `config` is then unused. */ startArgs?: string[] } = {}): Promise<GatewayProcess> {
+  if (opts.startArgs) return launchGateway(opts.startArgs, { ...opts, freePort: false });
   const dir = mkdtempSync(path.join(tmpdir(), 'sb-proc-'));
   const file = path.join(dir, 'switchboard.yaml');
   const withCreds = { ...config, management: config.management ?? { credentials: [{ ...CREDS }] } };
@@ -68,9 +69,9 @@ export async function startGatewayProcess(config: ConfigInput, opts: { env?: Nod
  * Starts `switchboard start ARGS… --port 0` as written (e.g. `['--template', FILE, '--parameter', 'K=V']`);
  * resolves once it prints its URL.
  */
-export async function launchGateway(startArgs: string[], opts: { env?: NodeJS.ProcessEnv; nodeArgs?: string[]; prefix?: string[] } = {}): Promise<GatewayProcess> {
+export async function launchGateway(startArgs: string[], opts: { env?: NodeJS.ProcessEnv; nodeArgs?: string[]; prefix?: string[]; /** false: no `--port 0` (the arguments or the project say the port). */ freePort?: boolean } = {}): Promise<GatewayProcess> {
   const useDist = existsSync(DIST_CLI);
-  const args = [...(opts.nodeArgs ?? []), ...(useDist ? [DIST_CLI] : ['--import', 'tsx', SRC_CLI]), 'start', ...startArgs, '--port', '0'];
+  const args = [...(opts.nodeArgs ?? []), ...(useDist ? [DIST_CLI] : ['--import', 'tsx', SRC_CLI]), 'start', ...startArgs, ...(opts.freePort === false ? [] : ['--port', '0'])];
   const [cmd, ...pre] = [...(opts.prefix ?? []), process.execPath];
   const child = spawn(cmd!, [...pre, ...args], { cwd: ROOT, env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
   const lines: string[] = [];
