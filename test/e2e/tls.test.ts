@@ -16,7 +16,7 @@ import pino from 'pino';
 import { selfSignedCertificate } from '../../src/cli/self-signed.js';
 import { createGateway, type Gateway } from '../../src/index.js';
 import { TestClient, until } from '../helpers/client.js';
-import { CREDS, FIXTURES, ROOT } from '../helpers/gateway.js';
+import { CREDS, eventsOf, FIXTURES, resetRecorded, ROOT } from '../helpers/gateway.js';
 import { startGatewayProcess, type GatewayProcess } from '../helpers/process.js';
 
 /** Runs an ES module script in a child node process (so NODE_EXTRA_CA_CERTS takes effect at its start). */
@@ -160,7 +160,7 @@ describe('tls: { cert, key } in the configuration (in-process)', () => {
     const files = await selfSignedCertificate('us-east-1', undefined, dir);
     // Relative to the configuration's folder (baseDir).
     gw = await createGateway({
-      config: { tls: { cert: path.relative(dir, files.cert), key: path.relative(dir, files.key) }, routes: { echo: { handler: path.join(FIXTURES, 'handlers.ts#echo'), routeResponse: true } }, management: { credentials: [{ ...CREDS }] } },
+      config: { tls: { cert: path.relative(dir, files.cert), key: path.relative(dir, files.key) }, routes: { $connect: { handler: path.join(FIXTURES, 'handlers.ts#connect') }, echo: { handler: path.join(FIXTURES, 'handlers.ts#echo'), routeResponse: true } }, management: { credentials: [{ ...CREDS }] } },
       baseDir: dir,
       port: 0,
       logger: pino({ level: 'silent' }),
@@ -174,8 +174,13 @@ describe('tls: { cert, key } in the configuration (in-process)', () => {
     assert.match(gw.managementEndpoint, /^https:\/\//);
     await assert.rejects(TestClient.connect(gw.url.replace(/^wss:/, 'ws:')));
     await until(() => gw.counters.get('tlsRefused', 'plaintext') === 1, 'the plaintext refusal counted', 20_000);
+    resetRecorded();
     const c = await TestClient.connect(gw.url, { ca: cert });
     assert.equal((await c.request('{"action":"echo"}', 20_000)).text, '{"action":"echo"}');
+    const connect = eventsOf('$connect').at(-1);
+    assert.equal(connect.headers['X-Forwarded-Proto'], 'https', 'as AWS says of a wss:// client');
+    assert.equal(connect.headers['X-Forwarded-Port'], String(gw.port));
+    assert.equal(connect.requestContext.domainName, `127.0.0.1:${gw.port}`, 'what the client connected to');
     c.ws.close();
   });
 
