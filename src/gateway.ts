@@ -1,17 +1,23 @@
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { createAuthorize } from './auth/authorizer.js';
 import { CredentialStore, type Credential } from './auth/credentials.js';
 import { hasDotSegment, SigV4Verifier } from './auth/sigv4.js';
 import { LocalBus } from './bus/bus-local.js';
-import { validateConfig } from './config/load.js';
+import { importTemplate } from './config/cloudformation/index.js';
+import { ConfigError, validateConfig } from './config/load.js';
+import { loadServerless, type ServerlessOptions } from './config/serverless/index.js';
 import type { Config, ConfigInput } from './config/schema.js';
 import { createDirectiveApplier } from './connection/directives.js';
 import { newRequestId } from './connection/ids.js';
 import { ConnectionLifecycle } from './connection/lifecycle.js';
 import type { ApiInfo } from './events/events.js';
 import { HttpPool } from './integrations/http.js';
+import { installCallbackHook, rewriteRouteEnvironments } from './integrations/callback-hook.js';
+import { IntegrationRuntime } from './integrations/factory.js';
 import { TrustProxy } from './events/forwarded.js';
 import { ManagementApi } from './management/api.js';
 import { forbidden, sendError } from './management/errors.js';
@@ -32,8 +38,17 @@ import { Transport } from './transport/server.js';
 
 /** How to start a gateway in-process. */
 export interface GatewayOptions {
-  /** The configuration, as written in a file (validated here) or already validated. */
-  config: ConfigInput | Config;
+  /** The configuration, as written in a file (validated here) or already validated; with `template`, keys written over the template's (as written). */
+  config?: ConfigInput | Config;
+  /** A SAM / CloudFormation / CDK template (`cdk.out/<Stack>.template.json`) whose WebSocket API to run; `baseDir` defaults to its folder. */
+  template?: string;
+  /** The template's parameter values, over their defaults (`AWS::StackName` may be given too). */
+  parameters?: Record<string, string>;
+  /**
+   * A Serverless Framework project to run instead of `config`: the serverless.yml file or its folder,
+   * or the import's options (stage, params, serverless-offline mode…). Handler paths resolve against its folder.
+   */
+  serverless?: string | ServerlessOptions;
   /** Folder that relative handler paths resolve against; default: the current directory. */
   baseDir?: string;
   /** Overrides `port` (0 picks a free port). */
@@ -48,9 +63,9 @@ export interface GatewayOptions {
 
 /** A running gateway. */
 export interface Gateway {
-  /** Client URL: `ws://HOST:PORT/STAGE`. */
+  /** Client URL: `ws://HOST:PORT/STAGE` (`wss://` with `tls`). */
   readonly url: string;
-  /** Management endpoint, as given to the AWS SDK: `http://HOST:PORT/STAGE`. */
+  /** Management endpoint, as given to the AWS SDK: `http://HOST:PORT/STAGE` (`https://` with `tls`). */
   readonly managementEndpoint: string;
   readonly port: number;
   readonly stage: string;
@@ -127,15 +142,39 @@ function pushHandlerEnv(apply: () => void, logger: Logger): () => void {
   };
 }
 
+/** Reads `tls.cert` / `tls.key` (relative to the config file); a missing file is a configuration error. */
+function readTls(files: { cert: string; key: string }, baseDir: string): { cert: string; key: string } {
+  const read = (key: 'cert' | 'key') => {
+    const file = path.resolve(baseDir, files[key]);
+    try {
+      return readFileSync(file, 'utf8');
+    } catch (err) {
+      throw new ConfigError(`tls.${key}: cannot read ${file}: ${(err as Error).message}`);
+    }
+  };
+  return { cert: read('cert'), key: read('key') };
+}
+
 /**
  * Starts a gateway: validates the configuration, loads every handler (failing before listening
  * when one is missing), and listens. The one place that knows all the parts.
  */
 export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
-  const config = validateConfig(opts.config);
+  if (opts.template !== undefined) {
+    // The template becomes a configuration first; what it cannot run is refused here, before listening.
+    const imported = await importTemplate({ template: opts.template, parameters: opts.parameters, overrides: opts.config as Record<string, unknown> | undefined });
+    const logger = opts.logger ?? createLogger(validateConfig(imported.config).logging.level);
+    for (const w of imported.warnings) logger.warn(w);
+    opts = { ...opts, config: imported.config, baseDir: opts.baseDir ?? imported.baseDir, template: undefined, logger };
+  }
+  if (opts.config !== undefined && opts.serverless !== undefined) throw new ConfigError('give either "config" or "serverless", not both');
+  const imported = opts.serverless !== undefined ? loadServerless(typeof opts.serverless === 'string' ? { path: opts.serverless, env: opts.env } : { env: opts.env, ...opts.serverless }) : undefined;
+  if (imported === undefined && opts.config === undefined) throw new ConfigError('createGateway needs "config" (or "serverless": a serverless.yml to run)');
+  const config = imported ? imported.config : validateConfig(opts.config);
   const env = opts.env ?? process.env;
   const host = opts.host ?? config.host;
   const logger = opts.logger ?? createLogger(config.logging.level, config.logging.pretty);
+  if (imported) logger.info({ file: imported.file, stage: config.stage, offline: imported.offline, notes: imported.notes }, 'serverless project imported');
   const counters = new Counters();
   const logLimiter = new LogLimiter(logger, counters);
   const api: ApiInfo = { apiId: config.apiId, stage: config.stage, region: config.region, accountId: config.accountId };
@@ -157,15 +196,54 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     logger.warn('MANAGEMENT API AUTHENTICATION IS OFF (management.auth: none): anyone who can reach this port can push to and disconnect every client. For local development only.');
   }
 
-  const baseDir = opts.baseDir ?? process.cwd();
+  const baseDir = imported?.baseDir ?? opts.baseDir ?? process.cwd();
+  const tls = config.tls ? readTls(config.tls, baseDir) : undefined;
+  const scheme = tls ? 'https' : 'http';
+  const urlHostOf = (h: string) => (h === '0.0.0.0' || h === '::' ? '127.0.0.1' : h.includes(':') ? `[${h}]` : h);
+  // Environment values holding this API's callback URL point at this gateway (with a free port
+  // picked at listen time, the AWS form stays, and the callback hook routes it).
+  const fixedPort = opts.port ?? config.port;
+  const endpointNow = fixedPort === 0 ? undefined : `${scheme}://${urlHostOf(host)}:${fixedPort}/${config.stage}`;
+  rewriteRouteEnvironments(config, endpointNow);
+  const handlerCredentials = credentials[0];
+
+  // Set before the handler modules load, as Lambda sets them before a function's module runs:
+  // modules read them at load time (`const { AWS_REGION } = process.env`). The endpoint needs
+  // the port: with a free port picked at listen time it is set once listening.
+  let restoreEnv = () => {};
+  if (config.handlerEnvironment) restoreEnv = pushHandlerEnv(() => {
+    // What Lambda gives a function, pointed at this gateway, so unchanged AWS handlers can call back.
+    process.env.AWS_REGION = config.region;
+    if (endpointNow !== undefined) process.env.AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI = endpointNow;
+    const envKey = process.env.AWS_ACCESS_KEY_ID;
+    if (handlerCredentials && !credentials.some((c) => c.accessKeyId === envKey && c.secretAccessKey === process.env.AWS_SECRET_ACCESS_KEY)) {
+      process.env.AWS_ACCESS_KEY_ID = handlerCredentials.accessKeyId;
+      process.env.AWS_SECRET_ACCESS_KEY = handlerCredentials.secretAccessKey;
+      if (handlerCredentials.sessionToken) process.env.AWS_SESSION_TOKEN = handlerCredentials.sessionToken;
+      else delete process.env.AWS_SESSION_TOKEN;
+    } else if (!handlerCredentials && !envKey) {
+      process.env.AWS_ACCESS_KEY_ID = 'SWITCHBOARDLOCAL';
+      process.env.AWS_SECRET_ACCESS_KEY = 'switchboard-local';
+    }
+  }, logger);
+  const envFrame = envFrames.at(-1);
+
   // This gateway's own HTTP client for its integrations (bounded per backend), closed with it.
   const httpPool = new HttpPool({ connections: config.limits.httpIntegrationConnections, queue: config.limits.httpIntegrationQueue, counters, logLimiter });
-  const routes = await buildRouteTable(config, baseDir, httpPool);
+  const runtime = new IntegrationRuntime(config, counters, logLimiter);
+  const store = new CredentialStore(credentials);
+  let routes, authorize;
+  try {
+    routes = await buildRouteTable(config, baseDir, httpPool, runtime);
+    authorize = await createAuthorize({ config, baseDir, api, credentials: store, logger, logLimiter, httpPool, runtime, metrics });
+  } catch (err) {
+    await runtime.close(); // what loaded so far (the environment proxy, workers) must not outlive the failure
+    restoreEnv();
+    throw err;
+  }
   const registry = new MemoryRegistry();
   promMetrics?.bindRoutes(routes.all());
   const bus = new LocalBus((id) => lifecycle.table.get(id));
-  const store = new CredentialStore(credentials);
-  const authorize = await createAuthorize({ config, baseDir, api, credentials: store, logger, logLimiter, httpPool, metrics });
   const management = new ManagementApi({
     stage: config.stage,
     messageBytes: config.limits.messageBytes,
@@ -184,7 +262,8 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
 
   const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     const { rawPath, rawQuery, segments } = splitTarget(req.url);
-    if (segments.length !== 1 || segments[0] !== config.stage) {
+    // serverless-offline's clients connect to the bare host (stagelessPaths).
+    if ((segments.length !== 1 || segments[0] !== config.stage) && !(config.stagelessPaths && segments.length === 0)) {
       logLimiter.log('info', 'handshake-refused:403', { path: rawPath, sourceIp: req.socket.remoteAddress }, 'handshake refused (403): not this stage');
       metrics.clientError();
       return transport.reject(socket, 403, '{"message":"Forbidden"}');
@@ -211,6 +290,10 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     if (segments[0] === config.stage && segments.length >= 2 && (segments[1]!.startsWith('@') || segments[1]!.startsWith('%40'))) {
       return management.handle(req, res, rawPath, rawQuery, segments.slice(1));
     }
+    if (config.stagelessPaths && segments.length >= 1 && (segments[0]!.startsWith('@') || segments[0]!.startsWith('%40'))) {
+      // serverless-offline's `/@connections/{id}`; the signature covers the path as sent.
+      return management.handle(req, res, rawPath, rawQuery, segments);
+    }
     req.resume();
     if (segments.some((s) => s.startsWith('@'))) {
       // A management call for another stage: AWS answers 403 Forbidden.
@@ -223,7 +306,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     res.end('{"message":"Upgrade Required"}');
   };
 
-  const transport = new Transport({ host, port: opts.port ?? config.port, messageBytes: config.limits.messageBytes, frameBytes: Math.min(config.limits.frameBytes, config.limits.messageBytes), onUpgrade, onRequest, logger, counters, logLimiter, handshakeTimeoutMs: config.limits.handshakeTimeoutMs });
+  const transport = new Transport({ host, port: opts.port ?? config.port, messageBytes: config.limits.messageBytes, frameBytes: Math.min(config.limits.frameBytes, config.limits.messageBytes), onUpgrade, onRequest, logger, counters, logLimiter, handshakeTimeoutMs: config.limits.handshakeTimeoutMs, tls });
   lifecycle = new ConnectionLifecycle({
     api,
     routes,
@@ -242,8 +325,17 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     accessLog,
   });
 
-  const port = await transport.listen();
-  const urlHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
+  let port: number;
+  try {
+    port = await transport.listen();
+  } catch (err) {
+    await httpPool.close();
+    await runtime.close();
+    logLimiter.close();
+    restoreEnv();
+    throw err;
+  }
+  const urlHost = urlHostOf(host);
 
   // Readiness: false from the moment draining starts (load balancers stop sending new clients).
   // Cluster mode adds its registry/bus availability here.
@@ -259,40 +351,53 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     ];
     admin = new AdminServer({ host: config.admin.host, port: config.admin.port, token: config.admin.token, routes: adminRoutes, logger, logLimiter, counters, bodyBytes: config.limits.messageBytes, bodyTimeoutMs: config.limits.requestBodyTimeoutMs });
     try {
-      const adminPort = await admin.listen();
-      const h = config.admin.host;
-      adminUrl = `http://${h === '0.0.0.0' || h === '::' ? '127.0.0.1' : h.includes(':') ? `[${h}]` : h}:${adminPort}`;
+      adminUrl = `http://${urlHostOf(config.admin.host)}:${await admin.listen()}`;
     } catch (err) {
       await transport.close();
       await httpPool.close();
+      await runtime.close();
       logLimiter.close();
       promMetrics.close();
+      restoreEnv();
       throw err;
     }
   }
-  const managementEndpoint = `http://${urlHost}:${port}/${config.stage}`;
-  const handlerCredentials = credentials[0];
-
-  let restoreEnv = () => {};
-  if (config.handlerEnvironment) restoreEnv = pushHandlerEnv(() => {
-    // What Lambda gives a function, pointed at this gateway, so unchanged AWS handlers can call back.
-    process.env.AWS_REGION = config.region;
+  const managementEndpoint = `${scheme}://${urlHost}:${port}/${config.stage}`;
+  if (config.handlerEnvironment && envFrames.at(-1) === envFrame) {
+    // Known now that the port is (the rest was set before the handler modules loaded).
     process.env.AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI = managementEndpoint;
-    const envKey = process.env.AWS_ACCESS_KEY_ID;
-    if (handlerCredentials && !credentials.some((c) => c.accessKeyId === envKey && c.secretAccessKey === process.env.AWS_SECRET_ACCESS_KEY)) {
-      process.env.AWS_ACCESS_KEY_ID = handlerCredentials.accessKeyId;
-      process.env.AWS_SECRET_ACCESS_KEY = handlerCredentials.secretAccessKey;
-      if (handlerCredentials.sessionToken) process.env.AWS_SESSION_TOKEN = handlerCredentials.sessionToken;
-      else delete process.env.AWS_SESSION_TOKEN;
-    } else if (!handlerCredentials && !envKey) {
-      process.env.AWS_ACCESS_KEY_ID = 'SWITCHBOARDLOCAL';
-      process.env.AWS_SECRET_ACCESS_KEY = 'switchboard-local';
-    }
-  }, logger);
+  }
+
+  // Handlers that build their own callback URL (https://{apiId}.execute-api.{region}.amazonaws.com/{stage},
+  // https://{domainName}/{stage}) reach this gateway too: inline ones through this process's hook.
+  const hookOptions = { apiId: config.apiId, region: config.region, stage: config.stage, domainName: config.domainName, gateway: { host, port, tls: tls !== undefined, cert: tls?.cert } };
+  let uninstallHook = () => {};
+  if (config.handlerEnvironment) uninstallHook = installCallbackHook(
+    hookOptions,
+    (fields, msg) => {
+      counters.inc('callbackUnresolved');
+      logLimiter.log('warn', 'callback-unresolved', fields, msg);
+    },
+  );
+
+  try {
+    // Worker pools start now: their workers' environment carries the endpoint set above.
+    await runtime.start(config.handlerEnvironment ? hookOptions : undefined);
+  } catch (err) {
+    await transport.close();
+    await httpPool.close();
+    await runtime.close();
+    await admin?.close();
+    promMetrics?.close();
+    logLimiter.close();
+    restoreEnv();
+    uninstallHook();
+    throw err;
+  }
 
   let closing: Promise<void> | undefined;
   return {
-    url: `ws://${urlHost}:${port}/${config.stage}`,
+    url: `${tls ? 'wss' : 'ws'}://${urlHost}:${port}/${config.stage}`,
     managementEndpoint,
     port,
     stage: config.stage,
@@ -312,8 +417,10 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
         await admin?.close();
         promMetrics?.close();
         await httpPool.close();
+        await runtime.close();
         logLimiter.close();
         restoreEnv();
+        uninstallHook();
       })()),
   };
 }

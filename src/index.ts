@@ -8,6 +8,7 @@
  */
 export { createGateway, type Gateway, type GatewayOptions } from './gateway.js';
 export { ConfigError, loadConfigFile, validateConfig } from './config/load.js';
+export { loadServerless, type ServerlessOptions, type LoadedServerless } from './config/serverless/index.js';
 export type { Config, ConfigInput, RouteConfig, AuthorizerConfig } from './config/schema.js';
 export type { ConnectEvent, MessageEvent, DisconnectEvent, AuthorizerEvent, RequestContext } from './events/events.js';
 export type { ProxyResult } from './integrations/proxy-response.js';

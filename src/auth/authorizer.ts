@@ -4,7 +4,7 @@ import type { Metrics } from '../observability/metrics.js';
 import type { Config } from '../config/schema.js';
 import type { Authorize } from '../connection/lifecycle.js';
 import type { ApiInfo } from '../events/events.js';
-import { createIntegration } from '../integrations/factory.js';
+import { createIntegration, type IntegrationRuntime } from '../integrations/factory.js';
 import type { HttpPool } from '../integrations/http.js';
 import type { CredentialStore } from './credentials.js';
 import { iamHandshake } from './iam-handshake.js';
@@ -24,6 +24,8 @@ export interface AuthorizerDeps {
   logLimiter: LogLimiter;
   /** Counts authorizer cache hits and misses; default: not counted. */
   metrics?: Metrics | undefined;
+  /** The gateway's integration runtime (per-function environment, worker pools). */
+  runtime?: IntegrationRuntime | undefined;
 }
 
 /**
@@ -41,6 +43,6 @@ export async function createAuthorize(deps: AuthorizerDeps): Promise<Authorize |
     pool: deps.httpPool,
     answerBytes: deps.config.limits.handshakeAnswerBytes,
     answerLimit: 'limits.handshakeAnswerBytes',
-  });
+  }, deps.runtime);
   return new RequestAuthorizer(route.authorizer, integration!, deps.api, deps.logLimiter, deps.metrics).authorize;
 }

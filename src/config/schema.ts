@@ -42,6 +42,8 @@ export const AuthorizerSchema = z
     isolation: z.enum(['inline', 'worker']).optional(),
     /** Lambda integration: the event is sent with the Lambda Invoke API (real AWS or a compatible endpoint). */
     lambda: LambdaSchema.optional(),
+    /** With `isolation: worker`: calls of this function running at once (its workers); default `workers.maxConcurrency`. */
+    maxConcurrency: z.number().int().min(1).max(1024).optional(),
     /** Identity sources; when any is missing or empty the client is refused with 401 and the authorizer is not called. */
     identitySource: z.array(IdentitySourceSchema).default([]),
     /** Authorizer timeout (AWS: 10 s, not adjustable). */
@@ -67,6 +69,8 @@ export const RouteSchema = z
     isolation: z.enum(['inline', 'worker']).optional(),
     /** Lambda integration: the event is sent with the Lambda Invoke API (real AWS or a compatible endpoint). */
     lambda: LambdaSchema.optional(),
+    /** With `isolation: worker`: calls of this function running at once (its workers); beyond it a call gets "Internal server error" (502 on $connect), as when Lambda throttles. Default `workers.maxConcurrency`. */
+    maxConcurrency: z.number().int().min(1).max(1024).optional(),
     /** AWS HTTP_PROXY: the raw message body is POSTed to this URL (connection id in the `connectionId` header) and the backend's body is the route response; unlike `http`, which POSTs the event as JSON. */
     httpProxy: z.url().optional(),
     /** AWS MOCK: answer without a backend (`$connect` accepts; a two-way route sends `body`). */
@@ -210,6 +214,12 @@ export const ConfigSchema = z
     accountId: z.string().regex(/^\d{12}$/, 'expected 12 digits').default('000000000000'),
     /** `requestContext.domainName`; default: the Host header the client sent. */
     domainName: z.string().min(1).optional(),
+    /**
+     * Also serve serverless-offline's URLs, without the stage: clients at `ws://HOST:PORT/` and the management API at
+     * `/@connections/{id}` (still SigV4-verified, over the path as sent). The `/{stage}` URLs keep working. Set by
+     * `--serverless` in serverless-offline mode; off by default (AWS has no such paths).
+     */
+    stagelessPaths: z.boolean().default(false),
     /** How a message picks its route (AWS grammar: `$request.body.action`, `${request.body.a}/${request.body.b}`). */
     routeSelectionExpression: z.string().min(1).default('$request.body.action'),
     /** Routes by key: `$connect`, `$disconnect`, `$default` and custom keys. */
@@ -240,6 +250,18 @@ export const ConfigSchema = z
     management: ManagementSchema.default(ManagementSchema.parse({})),
     /** Where handlers run unless a route says otherwise: `inline` (in the gateway process) or `worker` (worker threads). */
     isolation: z.enum(['inline', 'worker']).default('inline'),
+    /** Worker pools of functions with `isolation: worker`: one pool per route or authorizer, each worker one call at a time, like Lambda execution environments. */
+    workers: z
+      .object({
+        /** Calls of one function running at once (its workers), unless the route says `maxConcurrency`; beyond it a call gets "Internal server error" (502 on $connect). */
+        maxConcurrency: z.number().int().min(1).max(1024).default(8),
+        /** A worker idle this long is ended; one per function is kept warm. */
+        idleSeconds: z.number().min(1).max(86_400).default(300),
+        /** Heap cap of each worker in MB (`resourceLimits.maxOldGenerationSizeMb`); a handler over it ends its worker (its call fails), not the gateway. */
+        maxOldGenerationSizeMb: z.number().int().min(16).max(65_536).default(256),
+      })
+      .strict()
+      .default({ maxConcurrency: 8, idleSeconds: 300, maxOldGenerationSizeMb: 256 }),
     /** Serve `wss://` and `https://` on the same port: PEM file paths (relative to the config file). */
     tls: z
       .object({

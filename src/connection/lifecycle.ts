@@ -238,7 +238,8 @@ export class ConnectionLifecycle {
       limits.sendBufferBytes,
       this.budget,
     );
-    const hs = handshakeInfo(req, rawQuery, peerIp, false, trusted);
+    // X-Forwarded-Proto says https when the gateway itself serves TLS.
+    const hs = handshakeInfo(req, rawQuery, peerIp, (req.socket as { encrypted?: boolean }).encrypted === true, trusted);
 
     if (this.d.authorize) {
       let outcome: AuthorizeOutcome;

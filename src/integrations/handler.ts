@@ -1,5 +1,8 @@
+import { readFileSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { runWithEnv, type FunctionEnv } from './function-env.js';
 import { isThenable, withTimeout, type Integration } from './integration.js';
 import { LambdaContext } from './lambda-context.js';
 
@@ -14,45 +17,191 @@ export class HandlerLoadError extends Error {
 const TS_FILE = /\.(c|m)?tsx?$/;
 
 /**
+ * What a module reference without a usable file is tried as, in order: Lambda's Node runtime
+ * (and serverless-offline) try the path as given, then `.js` (CommonJS unless the nearest
+ * package.json says `"type": "module"`, which Node's loader decides), `.mjs`, `.cjs`, then
+ * TypeScript sources through tsx. `.mts`, `.cts` and `.tsx` come last: Lambda knows no
+ * TypeScript, but a project run from its sources may use them.
+ */
+export const PROBE_EXTENSIONS = Object.freeze(['', '.js', '.mjs', '.cjs', '.ts', '.mts', '.cts', '.tsx']);
+
+/**
  * Each module file is loaded once, so handlers exported from one file share its module state
  * (tsx's tsImport would otherwise give every call its own instance).
  */
 const modules = new Map<string, Promise<Record<string, unknown>>>();
 
+function isFile(file: string): boolean {
+  try {
+    return statSync(file).isFile();
+  } catch {
+    return false;
+  }
+}
+
+/** The file a module reference names, probed as Lambda does; throws naming every path tried. */
+export function resolveHandlerFile(spec: string, baseDir: string): string {
+  const base = path.resolve(baseDir, spec);
+  for (const ext of PROBE_EXTENSIONS) if (isFile(base + ext)) return base + ext;
+  throw new HandlerLoadError(`cannot find handler module "${spec}": tried ${PROBE_EXTENSIONS.map((e) => base + e).join(', ')}`);
+}
+
+/** `"type"` of the nearest package.json above a folder, cached per folder. */
+const packageTypes = new Map<string, string | undefined>();
+
+function packageType(dir: string): string | undefined {
+  if (packageTypes.has(dir)) return packageTypes.get(dir);
+  let type: string | undefined;
+  try {
+    type = (JSON.parse(readFileSync(path.join(dir, 'package.json'), 'utf8')) as { type?: string }).type ?? 'commonjs';
+  } catch (err) {
+    const parent = path.dirname(dir);
+    // No package.json here (or an unreadable one, which Node would also pass over): look further up.
+    type = (err as NodeJS.ErrnoException).code === 'ENOENT' && parent !== dir ? packageType(parent) : undefined;
+  }
+  packageTypes.set(dir, type);
+  return type;
+}
+
+/** `.cjs`, extensionless files, and `.js` unless the nearest package.json says `"type": "module"`. */
+function isCommonJs(file: string): boolean {
+  const ext = path.extname(file);
+  if (ext === '.cjs' || ext === '') return true;
+  return ext === '.js' && packageType(path.dirname(file)) !== 'module';
+}
+
 function importModule(file: string): Promise<Record<string, unknown>> {
   let mod = modules.get(file);
   if (mod === undefined) {
-    mod = TS_FILE.test(file)
-      ? import('tsx/esm/api').then(({ tsImport }) => tsImport(pathToFileURL(file).href, import.meta.url) as Promise<Record<string, unknown>>)
-      : (import(pathToFileURL(file).href) as Promise<Record<string, unknown>>);
+    if (TS_FILE.test(file)) {
+      mod = import('tsx/esm/api').then(({ tsImport }) => tsImport(pathToFileURL(file).href, import.meta.url) as Promise<Record<string, unknown>>);
+    } else if (isCommonJs(file)) {
+      // Required, as Lambda does: Node's ESM loader refuses extensionless files, and a loader
+      // hook (tsx) may redirect an import of `app.js` to an `app.ts` beside it.
+      mod = new Promise((resolve) => resolve({ default: createRequire(file)(file) as unknown }));
+    } else {
+      mod = import(pathToFileURL(file).href) as Promise<Record<string, unknown>>;
+    }
     modules.set(file, mod);
     mod.catch(() => modules.delete(file));
   }
   return mod;
 }
 
+/** A handler's current function: `reloadModules` swaps it when its module is reloaded (`--watch`). */
+interface HandlerCell {
+  fn: HandlerFunction;
+  file: string;
+  exportName: string;
+}
+const cells = new WeakMap<HandlerFunction, HandlerCell>();
+const cellsByFile = new Map<string, Set<HandlerCell>>();
+let reloads = 0;
+
+/** Handler module files loaded so far (what `--watch` watches). */
+export function loadedModules(): string[] {
+  return [...cellsByFile.keys()];
+}
+
 /**
- * Loads `./path/module.ts#exportName` (export defaults to `handler`) relative to `baseDir`.
- * TypeScript modules load through tsx so users' handler files run unchanged, compiled or not.
+ * Imports `files` (handler modules already loaded) again with a cache-busting URL, through tsx so
+ * their local imports load fresh too, and points their handlers at the new exports: calls that
+ * start afterwards use the new code, running ones finish on the old. A module that fails to load
+ * (a syntax error) or lost an export keeps its old code; the result says why.
+ */
+export async function reloadModules(files: string[] = loadedModules(), clearRequireCache?: (path: string) => boolean): Promise<Array<{ file: string; error?: Error }>> {
+  const n = ++reloads;
+  if (clearRequireCache) {
+    // CommonJS local imports are cached by path; ESM ones are fresh per tsImport call.
+    const cache = createRequire(import.meta.url).cache;
+    for (const key of Object.keys(cache)) if (clearRequireCache(key)) delete cache[key];
+  }
+  const { tsImport } = await import('tsx/esm/api');
+  return Promise.all(
+    files.map(async (file) => {
+      try {
+        let mod: Record<string, unknown>;
+        if (!TS_FILE.test(file) && isCommonJs(file)) {
+          // Required again, as it was loaded (its cache entry dropped).
+          const req = createRequire(file);
+          delete req.cache[file];
+          mod = { default: req(file) as unknown };
+        } else mod = (await tsImport(`${pathToFileURL(file).href}?reload=${n}`, import.meta.url)) as Record<string, unknown>;
+        // Every export first: a module that lost one keeps its old code whole.
+        const next = [...(cellsByFile.get(file) ?? [])].map((cell) => [cell, resolveExport(mod, cell.exportName, file)] as const);
+        for (const [cell, fn] of next) cell.fn = fn;
+        modules.set(file, Promise.resolve(mod));
+        return { file };
+      } catch (err) {
+        return { file, error: err as Error };
+      }
+    }),
+  );
+}
+
+function describeExports(obj: unknown): string {
+  if (obj === null || (typeof obj !== 'object' && typeof obj !== 'function')) return 'none';
+  const names = Object.keys(obj as object).filter((k) => k !== 'default' && k !== '__esModule');
+  return names.length > 0 ? names.join(', ') : 'none';
+}
+
+/**
+ * Finds `a.b.c` in a loaded module, as Lambda resolves `file.a.b.c`. CommonJS modules arrive
+ * with `module.exports` under `default` (Node also lifts the names it can detect): the first
+ * name is looked up on the module, then on its default export.
+ */
+export function resolveExport(mod: Record<string, unknown>, exportPath: string, file: string): HandlerFunction {
+  const names = exportPath.split('.');
+  const first = names[0]!;
+  const cjs = mod.default as Record<string, unknown> | undefined;
+  let value: unknown = Object.hasOwn(mod, first) ? mod[first] : (cjs !== null && typeof cjs === 'object') || typeof cjs === 'function' ? (cjs as Record<string, unknown>)[first] : undefined;
+  if (value === undefined) {
+    const exported = describeExports(mod) === 'none' ? describeExports(cjs) : describeExports(mod);
+    throw new HandlerLoadError(`${file} has no export "${first}"${names.length > 1 ? ` (handler "${exportPath}")` : ''}; its exports: ${exported}`);
+  }
+  for (let i = 1; i < names.length; i++) {
+    const holder = value;
+    value = holder !== null && (typeof holder === 'object' || typeof holder === 'function') ? (holder as Record<string, unknown>)[names[i]!] : undefined;
+    if (value === undefined) {
+      throw new HandlerLoadError(`${file}: export "${names.slice(0, i).join('.')}" has no property "${names[i]}" (handler "${exportPath}"); its keys: ${describeExports(holder)}`);
+    }
+  }
+  if (typeof value !== 'function') throw new HandlerLoadError(`${file}: export "${exportPath}" is ${value === null ? 'null' : `a ${typeof value}`}, not a function`);
+  return value as HandlerFunction;
+}
+
+/**
+ * Loads `./path/module#export` (export defaults to `handler`; it may be a dotted path into
+ * nested objects, `#handlers.chat.send`) relative to `baseDir`. The module may leave out its
+ * extension: it is probed as Lambda does (PROBE_EXTENSIONS). TypeScript modules load through
+ * tsx so users' handler files run unchanged, compiled or not. Errors name the file tried and
+ * the export.
  */
 export async function loadHandler(ref: string, baseDir: string): Promise<{ fn: HandlerFunction; file: string; exportName: string }> {
   const hash = ref.lastIndexOf('#');
   const spec = hash === -1 ? ref : ref.slice(0, hash);
   const exportName = hash === -1 ? 'handler' : ref.slice(hash + 1);
-  const file = path.resolve(baseDir, spec);
+  const file = resolveHandlerFile(spec, baseDir);
   let mod: Record<string, unknown>;
   try {
     mod = await importModule(file);
   } catch (err) {
-    throw new HandlerLoadError(`cannot load handler module ${file}: ${(err as Error).message}`);
+    throw new HandlerLoadError(`cannot load handler module ${file}: ${(err as Error)?.message ?? String(err)}`);
   }
-  // CommonJS modules arrive with their exports under `default`.
-  const fn = mod[exportName] ?? (mod.default as Record<string, unknown> | undefined)?.[exportName];
-  if (typeof fn !== 'function') {
-    const names = Object.keys(mod).filter((k) => typeof mod[k] === 'function');
-    throw new HandlerLoadError(`${file} has no exported function "${exportName}" (exported functions: ${names.join(', ') || 'none'})`);
+  const fn = resolveExport(mod, exportName, file);
+  if (!cells.has(fn)) {
+    const cell: HandlerCell = { fn, file, exportName };
+    cells.set(fn, cell);
+    let set = cellsByFile.get(file);
+    if (!set) cellsByFile.set(file, (set = new Set()));
+    set.add(cell);
   }
-  return { fn: fn as HandlerFunction, file, exportName };
+  return { fn, file, exportName };
+}
+
+/** Calls a handler as Lambda's Node runtime does: callback style (three parameters) as a promise, else as is. */
+export function callHandler(fn: HandlerFunction, event: unknown, ctx: LambdaContext): unknown {
+  return fn.length >= 3 ? callWithCallback(fn, event, ctx) : fn(event, ctx);
 }
 
 /** Calls a callback-style handler (three parameters) as a promise. */
@@ -81,6 +230,9 @@ export class HandlerIntegration implements Integration {
   /** A handler runs in this process and cannot be stopped; a timed-out call's answer is dropped. */
   readonly abortable = false;
 
+  /** Where a reloaded module's new function is found. */
+  private readonly cell: HandlerCell | undefined;
+
   constructor(
     private readonly fn: HandlerFunction,
     ref: string,
@@ -88,6 +240,7 @@ export class HandlerIntegration implements Integration {
     private readonly accountId: string,
   ) {
     this.description = `handler ${ref}`;
+    this.cell = cells.get(fn);
   }
 
   invoke(event: object, timeoutMs: number, functionName: string): Promise<unknown> {
@@ -103,7 +256,30 @@ export class HandlerIntegration implements Integration {
 
   start(event: object, timeoutMs: number, functionName: string): unknown {
     const ctx = new LambdaContext(functionName, Date.now() + timeoutMs, this.region, this.accountId);
-    if (this.fn.length >= 3) return callWithCallback(this.fn, event, ctx);
-    return this.fn(event, ctx);
+    const fn = this.cell === undefined ? this.fn : this.cell.fn;
+    if (fn.length >= 3) return callWithCallback(fn, event, ctx);
+    return fn(event, ctx);
   }
 }
+
+/**
+ * An in-process handler that runs in its function's own environment (function-env.ts). A
+ * subclass, so gateways without per-function environments run the plain class's code unchanged.
+ */
+export class EnvHandlerIntegration extends HandlerIntegration {
+  constructor(
+    fn: HandlerFunction,
+    ref: string,
+    region: string,
+    accountId: string,
+    private readonly env: FunctionEnv,
+  ) {
+    super(fn, ref, region, accountId);
+  }
+
+  override start(event: object, timeoutMs: number, functionName: string): unknown {
+    return runWithEnv(this.env, superStart, this, event, timeoutMs, functionName);
+  }
+}
+
+const superStart = (self: EnvHandlerIntegration, event: object, timeoutMs: number, functionName: string): unknown => HandlerIntegration.prototype.start.call(self, event, timeoutMs, functionName);

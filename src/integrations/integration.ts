@@ -7,7 +7,7 @@ export interface Integration {
   /** For logs: `handler ./handlers/chat.ts#send` or `http http://…`. */
   readonly description: string;
   /** The label of counters about this integration (`integrationAborted{http}`). */
-  readonly kind: 'handler' | 'http';
+  readonly kind: 'handler' | 'worker' | 'http' | 'httpProxy' | 'lambda' | 'mock';
   /**
    * Whether aborting a call's signal cancels it. An HTTP call is cancelled (the request is
    * aborted, or never sent when still queued). An in-process handler cannot be stopped: at its

@@ -9,7 +9,7 @@
  *                             (`limits.inflightPerConnection`, `routeSettings`, `limits.maxConnections`,
  *                             `limits.sendBufferTotalBytes`, `limits.handshakeTimeoutMs`,
  *                             `limits.httpIntegrationQueue`, `limits.messageBytes` (an answer too large),
- *                             `limits.handshakeAnswerBytes`, …)
+ *                             `limits.handshakeAnswerBytes`, `maxConcurrency` (a worker function's calls), …)
  *   closed[cause]             closes the gateway started, by cause of the CLOSE table
  *   handshakeRefused[status]  handshakes refused before $connect ran, by HTTP status
  *   managementRefused[status] management calls refused, by HTTP status
@@ -26,9 +26,16 @@
  *   badRequests[status]       connections the HTTP parser refused (400 not HTTP, 431 head too
  *                             large, 408 request past Node's requestTimeout)
  *   acceptErrors[code]        failed accepts on the listening socket (EMFILE: out of descriptors)
+ *   tlsRefused[reason]        TLS connections dropped before HTTP (`plaintext`: ws:// or http:// on the
+ *                             TLS port; `handshake`: a failed handshake)
+ *   callbackUnresolved        handler callbacks to an execute-api hostname that did not resolve
+ *                             (an API id or region other than this gateway's)
  *   fdLimitNear               checks that found open descriptors at 90 % of the soft limit
  *   adminRefused[status]      admin listener requests refused (401 no/wrong token, 404, 405, 408, 413, 400),
  *                             and admin API calls refused as on the management API (400, 413, 429)
+ *   workerCrashes[reason]     handler worker threads ended and replaced: `timeout` (terminated at the
+ *                             call's deadline), `error` (uncaught exception), `exit` (process.exit),
+ *                             `oom` (over workers.maxOldGenerationSizeMb)
  */
 export class Counters {
   private readonly values = new Map<string, number>();

@@ -1,5 +1,5 @@
 import type { Config, RouteConfig, RouteSettings } from '../config/schema.js';
-import { createIntegration } from '../integrations/factory.js';
+import { createIntegration, type IntegrationRuntime } from '../integrations/factory.js';
 import type { HttpPool } from '../integrations/http.js';
 import type { Integration } from '../integrations/integration.js';
 import { TokenBucket } from '../shared/token-bucket.js';
@@ -81,7 +81,7 @@ export class RouteTable {
  * Compiles the selection expression and loads every route's integration, failing fast (before
  * listening) with errors that name the route: `routes.KEY: …` (HandlerLoadError).
  */
-export async function buildRouteTable(config: Config, baseDir: string, httpPool: HttpPool): Promise<RouteTable> {
+export async function buildRouteTable(config: Config, baseDir: string, httpPool: HttpPool, runtime?: IntegrationRuntime): Promise<RouteTable> {
   const expression = compileSelectionExpression(config.routeSelectionExpression); // the schema checked it
   const routes: Route[] = [];
   const { messageBytes, handshakeAnswerBytes } = config.limits;
@@ -92,13 +92,14 @@ export async function buildRouteTable(config: Config, baseDir: string, httpPool:
       key === '$connect' || key === '$disconnect'
         ? { pool: httpPool, answerBytes: handshakeAnswerBytes, answerLimit: 'limits.handshakeAnswerBytes' }
         : { pool: httpPool, answerBytes: 2 * messageBytes + 65_536, answerLimit: 'limits.messageBytes' };
-    const integration = await createIntegration(rc, baseDir, config.region, config.accountId, `routes.${key}`, http);
+    const functionName = rc.functionName ?? `${config.apiId}-${config.stage}-${key.replace(/^\$/, '')}`.replace(/[^A-Za-z0-9_-]/g, '_');
+    const integration = await createIntegration({ ...rc, functionName }, baseDir, config.region, config.accountId, `routes.${key}`, http, runtime);
     routes.push({
       key,
       integration,
       routeResponse: rc.routeResponse === true || rc.routeResponseSelectionExpression === '$default',
       timeoutMs: rc.timeoutMs ?? config.limits.integrationTimeoutMs,
-      functionName: rc.functionName ?? `${config.apiId}-${config.stage}-${key.replace(/^\$/, '')}`.replace(/[^A-Za-z0-9_-]/g, '_'),
+      functionName,
       config: rc,
       throttle: routeThrottle(key, config),
     });

@@ -1,4 +1,5 @@
-import { createServer, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, STATUS_CODES, type IncomingMessage, type Server, type ServerOptions, type ServerResponse } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
@@ -28,6 +29,8 @@ export interface TransportOptions {
   logLimiter: LogLimiter;
   /** `limits.handshakeTimeoutMs`: time a new TCP connection has to send a complete request head. */
   handshakeTimeoutMs: number;
+  /** `tls`: PEM certificate (chain) and key; the port then serves `wss://` and `https://` only. */
+  tls?: { cert: string | Buffer; key: string | Buffer };
 }
 
 interface Acceptance {
@@ -36,8 +39,8 @@ interface Acceptance {
 }
 
 /**
- * The WebSocket server: `ws` on a `node:http` server, one port for clients and management
- * calls (as on AWS). It knows nothing about routes; the gateway decides per upgrade whether
+ * The WebSocket server: `ws` on a `node:http` server (`node:https` with `tls`), one port for
+ * clients and management calls (as on AWS). It knows nothing about routes; the gateway decides per upgrade whether
  * to accept (with the headers and subprotocol $connect chose) or reject with a status.
  */
 export class Transport {
@@ -60,17 +63,21 @@ export class Transport {
       if (a) headers.push(...a.headers);
     });
     const deadline = opts.handshakeTimeoutMs;
-    this.server = createServer(
-      {
-        keepAliveTimeout: 65_000,
-        // The handshake deadline is Node's own head deadline. On Node 20 it is measured from
-        // the connection for a socket that sends nothing and from the first byte of each request
-        // head; a socket leaves its list once the head is complete or upgraded, so a running
-        // $connect is never cut by it. The check runs every quarter deadline (at most 1 s late).
-        headersTimeout: deadline,
-        requestTimeout: Math.max(300_000, deadline),
-        connectionsCheckingInterval: Math.max(25, Math.min(1000, Math.floor(deadline / 4))),
-      },
+    const httpOptions: ServerOptions = {
+      keepAliveTimeout: 65_000,
+      // The handshake deadline is Node's own head deadline. On Node 20 it is measured from
+      // the connection for a socket that sends nothing and from the first byte of each request
+      // head; a socket leaves its list once the head is complete or upgraded, so a running
+      // $connect is never cut by it. The check runs every quarter deadline (at most 1 s late).
+      headersTimeout: deadline,
+      requestTimeout: Math.max(300_000, deadline),
+      connectionsCheckingInterval: Math.max(25, Math.min(1000, Math.floor(deadline / 4))),
+    };
+    // With TLS the same deadline also bounds the TLS handshake (before any HTTP byte).
+    const create = opts.tls
+      ? (listener: (req: IncomingMessage, res: ServerResponse) => void) => createTlsServer({ ...httpOptions, cert: opts.tls!.cert, key: opts.tls!.key, handshakeTimeout: deadline }, listener) as unknown as Server
+      : (listener: (req: IncomingMessage, res: ServerResponse) => void) => createServer(httpOptions, listener);
+    this.server = create(
       (req, res) => {
         const sock = req.socket as Socket & { [REPARSED]?: string[] };
         const original = sock[REPARSED];
@@ -87,6 +94,9 @@ export class Transport {
       else this.reparse(req, socket as Socket, head);
     });
     this.server.on('clientError', (err: Error & { code?: string }, socket: Duplex) => this.onClientError(err, socket as Socket));
+    // TLS that never completes (a plain ws:// or http:// client, a stalled or bad handshake) is
+    // dropped by Node; counted and logged here.
+    if (opts.tls) this.server.on('tlsClientError', (err: Error & { code?: string }, socket: Duplex) => this.onTlsError(err, socket as Socket));
     // After listen(), errors are accept failures (EMFILE when out of descriptors): never fatal.
     this.server.on('error', (err: Error & { code?: string; syscall?: string }) => this.onServerError(err));
     this.fdWatch = new FdWatch(opts.logLimiter, opts.counters);
@@ -133,7 +143,8 @@ export class Transport {
     text += '\r\n';
     (socket as Socket & { [REPARSED]?: string[] })[REPARSED] = raw;
     socket.unshift(head.length > 0 ? Buffer.concat([Buffer.from(text, 'latin1'), head]) : Buffer.from(text, 'latin1'));
-    this.server.emit('connection', socket);
+    // An HTTPS server takes decrypted sockets on 'secureConnection' ('connection' would wrap TLS again).
+    this.server.emit(this.opts.tls ? 'secureConnection' : 'connection', socket);
   }
 
   /**
@@ -158,6 +169,22 @@ export class Transport {
       logLimiter.log('info', `client-error:${err.code ?? 'unknown'}`, { err: err.message, code: err.code, sourceIp: socket.remoteAddress }, `request refused (${status}): not valid HTTP`);
     }
     if (socket.writable && !inResponse?._headerSent) socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+    socket.destroy();
+  }
+
+  private onTlsError(err: Error & { code?: string }, socket: Socket): void {
+    const { counters, logLimiter } = this.opts;
+    if (err.code === 'ECONNRESET' || err.code === 'EPIPE') {
+      socket.destroy();
+      return;
+    }
+    const timeout = err.code === 'ERR_TLS_HANDSHAKE_TIMEOUT';
+    // OpenSSL's "http request" / "wrong version number": cleartext on the TLS port.
+    const plain = !timeout && /http request|wrong version number|unknown protocol/i.test(err.message);
+    const reason = timeout ? 'limits.handshakeTimeoutMs' : plain ? 'plaintext' : 'handshake';
+    if (timeout) counters.inc('rejected', reason);
+    else counters.inc('tlsRefused', reason);
+    logLimiter.log('info', `tls-refused:${reason}`, { code: err.code, err: err.message, sourceIp: socket.remoteAddress }, timeout ? 'socket destroyed: no TLS handshake by the handshake deadline (limits.handshakeTimeoutMs)' : plain ? 'connection refused: plain ws:// or http:// on a TLS port (use wss:// or https://)' : 'connection refused: TLS handshake failed');
     socket.destroy();
   }
 

@@ -4,7 +4,7 @@
 // shutdown): its default, its bounds, and every cross-field rule, each with a valid control.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ConfigError, expandEnv, formatIssues, loadConfigFile, validateConfig } from '../../src/config/load.js';
+import { ConfigError, parseWithEnv, formatIssues, loadConfigFile, validateConfig } from '../../src/config/load.js';
 import { ConfigSchema } from '../../src/config/schema.js';
 
 function errorOf(input: unknown): string {
@@ -217,12 +217,12 @@ describe('config schema: every key, its default and its bounds', () => {
 
 describe('config loading: environment references and files', () => {
   it('${NAME} and ${NAME:-default}; an empty variable takes the default; an unset one without default is an error naming it', () => {
-    assert.equal(expandEnv('port: ${P}', { P: '9000' }, 'f'), 'port: 9000');
-    assert.equal(expandEnv('port: ${P:-8080}', {}, 'f'), 'port: 8080');
-    assert.equal(expandEnv('port: ${P:-8080}', { P: '' }, 'f'), 'port: 8080');
-    assert.equal(expandEnv('x: ${A}${B:-}', { A: 'a' }, 'f'), 'x: a');
-    assert.equal(expandEnv('x: $P {P}', { P: 'no' }, 'f'), 'x: $P {P}');
-    assert.throws(() => expandEnv('port: ${MISSING}', {}, 'cfg.yaml'), (e: Error) => e instanceof ConfigError && e.message === 'cfg.yaml: environment variable MISSING is not set (write ${MISSING:-default} to give a default)');
+    assert.deepEqual(parseWithEnv('port: ${P}', { P: '9000' }, 'f'), { port: 9000 });
+    assert.deepEqual(parseWithEnv('port: ${P:-8080}', {}, 'f'), { port: 8080 });
+    assert.deepEqual(parseWithEnv('port: ${P:-8080}', { P: '' }, 'f'), { port: 8080 });
+    assert.deepEqual(parseWithEnv('x: ${A}${B:-}', { A: 'a' }, 'f'), { x: 'a' });
+    assert.deepEqual(parseWithEnv('x: $P {P}', { P: 'no' }, 'f'), { x: '$P {P}' });
+    assert.throws(() => parseWithEnv('port: ${MISSING}', {}, 'cfg.yaml'), (e: Error) => e instanceof ConfigError && /cfg\.yaml: environment variable MISSING is not set/.test(e.message));
   });
 
   it('formatIssues names the file and one key per line; the top level is "(top level)"', () => {

@@ -51,11 +51,11 @@ describe('switchboard command', () => {
   it('rejects a handler module that does not exist, and an export that does not exist', async () => {
     const missing = run(['start', '--config', configFile(`routes:\n  echo:\n    handler: ./nowhere.ts#handler\n`)]);
     assert.equal(await missing.exited, 2);
-    assert.match(missing.out().stderr, /cannot load handler module .*nowhere\.ts/);
+    assert.match(missing.out().stderr, /cannot find handler module "\.\/nowhere\.ts": tried .*nowhere\.ts, .*nowhere\.ts\.js/);
     const file = configFile(`routes:\n  echo:\n    handler: ${path.join(FIXTURES, 'handlers.ts')}#noSuchExport\n`);
     const noExport = run(['start', '--config', file]);
     assert.equal(await noExport.exited, 2);
-    assert.match(noExport.out().stderr, /no exported function "noSuchExport"/);
+    assert.match(noExport.out().stderr, /handlers\.ts has no export "noSuchExport"/);
   });
 
   it('rejects a missing file, invalid YAML and an unset environment variable', async () => {

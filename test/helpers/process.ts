@@ -19,6 +19,8 @@ export interface GatewayProcess {
   readonly url: string;
   /** `http://127.0.0.1:PORT/STAGE` */
   readonly managementEndpoint: string;
+  /** What the gateway wrote to stdout so far (its startup summary). */
+  stdout(): string;
   /** Every line the gateway wrote to stderr (its JSON logs) so far. */
   logs(): string[];
   /** Parsed JSON log lines. */
@@ -43,7 +45,8 @@ const SRC_CLI = path.join(ROOT, 'src', 'cli', 'main.ts');
  * starts `switchboard start --config FILE --port 0`; resolves once it prints its URL.
  * The test credentials (CREDS) are added unless the config sets `management`.
  */
-export async function startGatewayProcess(config: ConfigInput, opts: { env?: NodeJS.ProcessEnv; nodeArgs?: string[]; /** A command that execs the gateway (same pid), e.g. `['prlimit', '--nofile=128:128']`. */ prefix?: string[] } = {}): Promise<GatewayProcess> {
+export async function startGatewayProcess(config: ConfigInput, opts: { env?: NodeJS.ProcessEnv; nodeArgs?: string[]; /** A command that execs the gateway (same pid), e.g. `['prlimit', '--nofile=128:128']`. */ prefix?: string[]; /** More `start` options (`--tls-self-signed`, `--watch`). */ args?: string[]; /** Arguments after `start` instead of `--config FILE --port 0` (e.g. `['--serverless', dir]`); `config` is then unused. */ startArgs?: string[] } = {}): Promise<GatewayProcess> {
+  if (opts.startArgs) return launchGateway(opts.startArgs, { ...opts, freePort: false });
   const dir = mkdtempSync(path.join(tmpdir(), 'sb-proc-'));
   const file = path.join(dir, 'switchboard.yaml');
   const withCreds = { ...config, management: config.management ?? { credentials: [{ ...CREDS }] } };
@@ -59,8 +62,16 @@ export async function startGatewayProcess(config: ConfigInput, opts: { env?: Nod
     ]),
   );
   writeFileSync(file, stringify({ logging: { level: 'info' }, ...withCreds, routes }));
+  return launchGateway(['--config', file, ...(opts.args ?? [])], opts);
+}
+
+/**
+ * Starts `switchboard start ARGS… --port 0` as written (e.g. `['--template', FILE, '--parameter', 'K=V']`);
+ * resolves once it prints its URL.
+ */
+export async function launchGateway(startArgs: string[], opts: { env?: NodeJS.ProcessEnv; nodeArgs?: string[]; prefix?: string[]; /** false: no `--port 0` (the arguments or the project say the port). */ freePort?: boolean } = {}): Promise<GatewayProcess> {
   const useDist = existsSync(DIST_CLI);
-  const args = [...(opts.nodeArgs ?? []), ...(useDist ? [DIST_CLI] : ['--import', 'tsx', SRC_CLI]), 'start', '--config', file, '--port', '0'];
+  const args = [...(opts.nodeArgs ?? []), ...(useDist ? [DIST_CLI] : ['--import', 'tsx', SRC_CLI]), 'start', ...startArgs, ...(opts.freePort === false ? [] : ['--port', '0'])];
   const [cmd, ...pre] = [...(opts.prefix ?? []), process.execPath];
   const child = spawn(cmd!, [...pre, ...args], { cwd: ROOT, env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
   const lines: string[] = [];
@@ -80,12 +91,12 @@ export async function startGatewayProcess(config: ConfigInput, opts: { env?: Nod
       resolve(code ?? signal ?? -1);
     }),
   );
+  let out = '';
   const url = await new Promise<string>((resolve, reject) => {
-    let out = '';
     const timer = setTimeout(() => reject(new Error(`gateway did not start in 20 s:\n${out}\n${lines.join('\n')}`)), 20_000);
     child.stdout!.on('data', (c: Buffer) => {
       out += c.toString();
-      const m = /Switchboard listening on (ws:\/\/\S+)/.exec(out);
+      const m = /Switchboard listening on (wss?:\/\/\S+)/.exec(out);
       if (m) {
         clearTimeout(timer);
         resolve(m[1]!);
@@ -107,7 +118,8 @@ export async function startGatewayProcess(config: ConfigInput, opts: { env?: Nod
     pid,
     port,
     url,
-    managementEndpoint: url.replace(/^ws:/, 'http:'),
+    managementEndpoint: url.replace(/^ws/, 'http'),
+    stdout: () => out,
     logs: () => [...lines],
     logRecords: () =>
       lines.flatMap((l) => {
