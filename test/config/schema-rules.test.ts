@@ -30,20 +30,20 @@ const H = './h.ts#f';
 
 describe('config schema: cross-field rules (each with its valid control)', () => {
   it('a route takes "handler" or "http", not both', () => {
-    refused({ routes: { echo: { handler: H, http: 'http://127.0.0.1:1/x' } } }, 'routes.echo', /one integration: "handler" or "http", not both/);
+    refused({ routes: { echo: { handler: H, http: 'http://127.0.0.1:1/x' } } }, 'routes.echo', /a route takes one integration: one of "handler", "http", "httpProxy", "lambda" or "mock", not several/);
     accepted({ routes: { echo: { handler: H } } });
     accepted({ routes: { echo: { http: 'http://127.0.0.1:1/x' } } });
   });
 
   it('a message route needs an integration; $connect and $disconnect do not', () => {
-    refused({ routes: { echo: { routeResponse: true } } }, 'routes.echo', /a message route needs "handler" or "http"/);
-    refused({ routes: { $default: {} } }, 'routes.$default', /a message route needs "handler" or "http"/);
+    refused({ routes: { echo: { routeResponse: true } } }, 'routes.echo', /a message route needs an integration: "handler", "http", "httpProxy", "lambda" or "mock"/);
+    refused({ routes: { $default: {} } }, 'routes.$default', /a message route needs an integration: "handler", "http", "httpProxy", "lambda" or "mock"/);
     accepted({ routes: { $connect: {}, $disconnect: {} } });
   });
 
   it('an authorizer needs exactly one of handler or http', () => {
-    refused({ routes: { $connect: { authorizer: { handler: H, http: 'http://127.0.0.1:1/a' } } } }, 'routes.$connect.authorizer', /exactly one of "handler" or "http"/);
-    refused({ routes: { $connect: { authorizer: {} } } }, 'routes.$connect.authorizer', /exactly one of "handler" or "http"/);
+    refused({ routes: { $connect: { authorizer: { handler: H, http: 'http://127.0.0.1:1/a' } } } }, 'routes.$connect.authorizer', /exactly one of "handler", "http" or "lambda"/);
+    refused({ routes: { $connect: { authorizer: {} } } }, 'routes.$connect.authorizer', /exactly one of "handler", "http" or "lambda"/);
     accepted({ routes: { $connect: { authorizer: { http: 'http://127.0.0.1:1/a' } } } });
   });
 
@@ -99,7 +99,7 @@ describe('config schema: every key, its default and its bounds', () => {
     assert.equal(d.domainName, undefined);
     assert.deepEqual(d.routes, {});
     assert.equal(d.handlerEnvironment, true);
-    assert.deepEqual(d.logging, { level: 'info' });
+    assert.deepEqual(d.logging, { level: 'info', pretty: 'auto', accessLog: { enabled: true, open: false } });
   });
 
   it('limits: defaults', () => {

@@ -59,7 +59,7 @@ describe('switchboard help and start errors', () => {
   it('start without --config exits 2 and says so', async () => {
     const r = await sb(['start']);
     assert.equal(r.code, 2);
-    assert.match(r.stderr, /^switchboard: start needs --config FILE\n/);
+    assert.match(r.stderr, /^switchboard: start needs --config FILE, --template FILE or --serverless \[PATH\]\n/);
     assert.equal(r.stdout, '');
   });
 

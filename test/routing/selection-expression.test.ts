@@ -12,9 +12,9 @@ describe('compileSelectionExpression: $request.body.PATH', () => {
     assert.equal(action(' \t\r\n{"action":"echo"}'), 'echo', 'leading JSON whitespace is allowed');
   });
 
-  it('a missing or null field is "" (as on AWS); a body that is not a JSON object cannot be evaluated', () => {
+  it('a missing field is "" and a value that is not a string cannot be evaluated (both route to $default, as on AWS); nor can a body that is not a JSON object', () => {
     assert.equal(action('{"other":"x"}'), '');
-    assert.equal(action('{"action":null}'), '');
+    for (const v of ['null', '5', 'true', '[1]', '{"a":1}']) assert.equal(action(`{"action":${v}}`), undefined, v);
     for (const body of ['echo', '', '[{"action":"echo"}]', '"action"', '42', '{"action":', ' x{"action":"echo"}', 'null']) assert.equal(action(body), undefined, body);
   });
 
