@@ -118,7 +118,9 @@ describe('silent sockets and unfinished request heads', () => {
         await sleep(200);
       }
     }
-    assert.ok(gp.fds() < 150, `descriptors released (now ${gp.fds()})`);
+    // Freed descriptors are first taken by peers still waiting in the accept backlog (each then
+    // gets its own deadline), so the count falls once the backlog has been worked through.
+    await until(() => gp.fds() < 150, `descriptors released (now ${gp.fds()})`, 30_000);
     assert.equal((await bystander.request('still here', 10_000)).text, 'still here');
     assert.ok(gp.alive());
     bystander.close();
