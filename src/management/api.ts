@@ -6,6 +6,7 @@ import type { Bus } from '../bus/bus.js';
 import { newRequestId } from '../connection/ids.js';
 import type { Counters } from '../observability/counters.js';
 import type { LogLimiter } from '../observability/log-limiter.js';
+import { discardBody, readBody, type BodyRules } from '../shared/request-body.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { AccessLog } from '../observability/access-log.js';
 import { isOpen, type ConnectionRecord, type Registry } from '../registry/registry.js';
@@ -96,6 +97,9 @@ export class ManagementApi {
         d.counters.inc('rejected', 'limits.requestBodyTimeoutMs');
         d.logLimiter.log('info', 'management-body-timeout', { reason: 'limits.requestBodyTimeoutMs', timeoutMs, method: req.method, sourceIp: req.socket.remoteAddress }, 'management request body not complete in time: connection closed');
       },
+      tooLarge: () => payloadTooLarge(d.messageBytes),
+      incomplete: () => badRequest('The request body was not complete when the connection closed'),
+      timeout: () => new ApiError(408, 'RequestTimeoutException', `The request body was not complete within ${timeoutMs} ms`),
     };
     this.routes = [
       ...connectionRoutes(d.registry, d.bus),
@@ -278,92 +282,7 @@ function safeDecode(s: string): string | undefined {
   }
 }
 
-/** How a management body is read. */
-interface BodyRules {
-  /** Largest body accepted (AWS: 128 KB), 413 beyond. */
-  limit: number;
-  /** Time the whole body has to arrive once the head is in. */
-  timeoutMs: number;
-  /** Counts and logs a missed deadline. */
-  timedOut(req: IncomingMessage): void;
-}
 
-/**
- * Reads a request body up to `rules.limit` bytes; beyond it, 413 without reading the rest. A
- * body not complete within `rules.timeoutMs` is answered 408 and its connection closed.
- */
-function readBody(req: IncomingMessage, res: ServerResponse, rules: BodyRules): Promise<Buffer> {
-  const { limit } = rules;
-  const declared = Number(req.headers['content-length'] ?? 0);
-  if (declared > limit) {
-    discardBody(req, rules);
-    return Promise.reject(payloadTooLarge(limit));
-  }
-  if (declared === 0 && req.headers['transfer-encoding'] === undefined) {
-    req.resume();
-    return Promise.resolve(EMPTY);
-  }
-  return new Promise((resolve, reject) => {
-    let chunks: Buffer[] = [];
-    let size = 0;
-    const done = () => {
-      clearTimeout(timer);
-      req.removeListener('data', onData);
-      req.removeListener('end', onEnd);
-      req.removeListener('close', onClose);
-      req.removeListener('error', onClose);
-    };
-    const onData = (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > limit) {
-        done();
-        discardBody(req, rules);
-        reject(payloadTooLarge(limit));
-        return;
-      }
-      chunks.push(chunk);
-    };
-    const onEnd = () => {
-      done();
-      resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
-    };
-    const onClose = () => {
-      done();
-      reject(badRequest('The request body was not complete when the connection closed'));
-    };
-    const timer = setTimeout(() => {
-      done();
-      chunks = [];
-      req.resume(); // whatever still trickles in before the socket closes is dropped
-      rules.timedOut(req);
-      res.setHeader('connection', 'close'); // the rest of this body would otherwise be read as the next request
-      reject(new ApiError(408, 'RequestTimeoutException', `The request body was not complete within ${rules.timeoutMs} ms`));
-    }, rules.timeoutMs);
-    req.on('data', onData);
-    req.on('end', onEnd);
-    req.on('close', onClose);
-    req.on('error', onClose);
-  });
-}
-
-/**
- * Drops a refused request's body unread, bounded by the body deadline: a sender that stalls
- * loses its connection then (the answer went out already).
- */
-function discardBody(req: IncomingMessage, rules: BodyRules): void {
-  req.resume();
-  if (req.complete) return;
-  const timer = setTimeout(() => {
-    if (req.complete) return;
-    rules.timedOut(req);
-    req.socket.destroy();
-  }, rules.timeoutMs);
-  const clear = () => clearTimeout(timer);
-  req.once('end', clear);
-  req.once('close', clear);
-}
-
-const EMPTY = Buffer.alloc(0);
 
 /**
  * The query string of a management call. Refuses (400) a value that is not valid percent-encoded

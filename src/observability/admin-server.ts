@@ -3,6 +3,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { Counters } from './counters.js';
 import type { LogLimiter } from './log-limiter.js';
 import type { Logger } from './logger.js';
+import { discardBody, readBody, type BodyRules } from '../shared/request-body.js';
 
 /** One admin request, routed (and authenticated when its route asks for it). */
 export interface AdminRequest {
@@ -66,7 +67,6 @@ interface CompiledRoute {
   segments: string[];
 }
 
-const EMPTY = Buffer.alloc(0);
 
 /**
  * The admin listener: a plain HTTP server on its own host/port (metrics, health, the admin API
@@ -81,13 +81,25 @@ export class AdminServer {
   private readonly server: Server;
   private readonly routes: CompiledRoute[];
   private readonly tokenHash: Buffer | undefined;
-  private readonly bodyTimeoutMs: number;
+  /** How bodies are read: size limit, deadline, and what a missed deadline costs. */
+  private readonly bodyRules: BodyRules;
   private boundPort = 0;
 
   constructor(private readonly opts: AdminServerOptions) {
     this.routes = opts.routes.map((route) => ({ route, segments: route.path.split('/').filter((s) => s !== '') }));
     this.tokenHash = opts.token === undefined ? undefined : sha256(opts.token);
-    this.bodyTimeoutMs = opts.bodyTimeoutMs ?? 10_000;
+    const timeoutMs = opts.bodyTimeoutMs ?? 10_000;
+    this.bodyRules = {
+      limit: opts.bodyBytes,
+      timeoutMs,
+      timedOut: (req) => {
+        opts.counters.inc('rejected', 'limits.requestBodyTimeoutMs');
+        opts.logLimiter.log('info', 'admin-body-timeout', { reason: 'limits.requestBodyTimeoutMs', timeoutMs, method: req.method, sourceIp: req.socket.remoteAddress }, 'admin request body not complete in time: connection closed');
+      },
+      tooLarge: () => new AdminError(413, `Request body is larger than the maximum of ${opts.bodyBytes} bytes`),
+      incomplete: () => new AdminError(400, 'The request body was not complete when the connection closed'),
+      timeout: () => new AdminError(408, `The request body was not complete within ${timeoutMs} ms`),
+    };
     this.server = createServer({ headersTimeout: 10_000, requestTimeout: 60_000, keepAliveTimeout: 5_000 }, (req, res) => this.serve(req, res));
     this.server.on('clientError', (_err, socket) => {
       this.opts.counters.inc('adminRefused', 400);
@@ -169,13 +181,13 @@ export class AdminServer {
       break;
     }
     if (route === undefined || params === undefined) {
-      this.discard(req);
+      discardBody(req, this.bodyRules);
       if (allowed.length > 0) throw new AdminError(405, 'Method Not Allowed', { allow: [...new Set(allowed)].join(', ') });
       throw new AdminError(404, 'Not Found');
     }
     // Authenticate on the head alone: a caller without the token never gets its body read.
     if (route.auth && !this.authorized(req.headers.authorization)) {
-      this.discard(req);
+      discardBody(req, this.bodyRules);
       throw new AdminError(401, 'Unauthorized', { 'www-authenticate': 'Bearer' });
     }
     let query: URLSearchParams;
@@ -184,7 +196,7 @@ export class AdminServer {
     } catch {
       throw new AdminError(400, 'Malformed query string');
     }
-    const body = await this.readBody(req, res);
+    const body = await readBody(req, res, this.bodyRules);
     await route.handle({ method, path: rawPath, params, query, body, req, res });
   }
 
@@ -194,79 +206,6 @@ export class AdminServer {
     const m = /^Bearer +(\S+) *$/i.exec(header);
     if (m === null) return false;
     return timingSafeEqual(sha256(m[1]!), this.tokenHash);
-  }
-
-  /** Drops a refused request's body unread; a sender that stalls past the deadline loses its connection. */
-  private discard(req: IncomingMessage): void {
-    req.resume();
-    if (req.complete) return;
-    const timer = setTimeout(() => {
-      if (req.complete) return;
-      this.bodyTimedOut(req);
-      req.socket.destroy();
-    }, this.bodyTimeoutMs);
-    const clear = () => clearTimeout(timer);
-    req.once('end', clear);
-    req.once('close', clear);
-  }
-
-  private bodyTimedOut(req: IncomingMessage): void {
-    this.opts.counters.inc('rejected', 'limits.requestBodyTimeoutMs');
-    this.opts.logLimiter.log('info', 'admin-body-timeout', { reason: 'limits.requestBodyTimeoutMs', timeoutMs: this.bodyTimeoutMs, method: req.method, sourceIp: req.socket.remoteAddress }, 'admin request body not complete in time: connection closed');
-  }
-
-  /** Reads the body up to `bodyBytes` (413 beyond, the rest unread), within the body deadline (408). */
-  private readBody(req: IncomingMessage, res: ServerResponse): Promise<Buffer> {
-    const limit = this.opts.bodyBytes;
-    const declared = Number(req.headers['content-length'] ?? 0);
-    if (!(declared <= limit)) {
-      this.discard(req);
-      return Promise.reject(new AdminError(413, `Request body is larger than the maximum of ${limit} bytes`));
-    }
-    if (declared === 0 && req.headers['transfer-encoding'] === undefined) {
-      req.resume();
-      return Promise.resolve(EMPTY);
-    }
-    return new Promise((resolve, reject) => {
-      const chunks: Buffer[] = [];
-      let size = 0;
-      const done = () => {
-        clearTimeout(timer);
-        req.removeListener('data', onData);
-        req.removeListener('end', onEnd);
-        req.removeListener('close', onClose);
-        req.removeListener('error', onClose);
-      };
-      const onData = (chunk: Buffer) => {
-        size += chunk.length;
-        if (size > limit) {
-          done();
-          this.discard(req);
-          reject(new AdminError(413, `Request body is larger than the maximum of ${limit} bytes`));
-          return;
-        }
-        chunks.push(chunk);
-      };
-      const onEnd = () => {
-        done();
-        resolve(Buffer.concat(chunks, size));
-      };
-      const onClose = () => {
-        done();
-        reject(new AdminError(400, 'The request body was not complete when the connection closed'));
-      };
-      const timer = setTimeout(() => {
-        done();
-        req.resume();
-        this.bodyTimedOut(req);
-        res.setHeader('connection', 'close');
-        reject(new AdminError(408, `The request body was not complete within ${this.bodyTimeoutMs} ms`));
-      }, this.bodyTimeoutMs);
-      req.on('data', onData);
-      req.on('end', onEnd);
-      req.on('close', onClose);
-      req.on('error', onClose);
-    });
   }
 }
 
