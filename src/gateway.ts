@@ -77,6 +77,11 @@ export interface Gateway {
   readonly counters: Counters;
   /** Open connections on this node. */
   connectionCount(): number;
+  /**
+   * Functions run in worker threads (`isolation: worker`): their module files, and a restart of
+   * the pools of some of them on the code as it is now, connections untouched (what `--watch` uses).
+   */
+  readonly workers: { modules(): string[]; reload(files: readonly string[]): Promise<Array<{ file: string; error?: Error }>> };
   /** Admin listener URL (`http://HOST:PORT`: /metrics, /health, /ready, admin API); undefined when `admin` is not configured. */
   readonly adminUrl: string | undefined;
   /** Drains: refuses new handshakes with 503, lets running handlers and $connects finish (up to `shutdown.graceSeconds`), closes clients with 1001 "Going away", waits for every $disconnect, stops listening, and restores the process environment it set for handlers. */
@@ -406,6 +411,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     logger,
     counters,
     connectionCount: () => lifecycle.table.size,
+    workers: { modules: () => runtime.workerModules(), reload: (files) => runtime.reloadWorkers(files) },
     adminUrl,
     close: () =>
       (closing ??= (async () => {

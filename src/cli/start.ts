@@ -82,7 +82,7 @@ export async function start(opts: { config?: string; serverless?: ServerlessOpti
       (trustFile ? `  trust it:       NODE_EXTRA_CA_CERTS=${trustFile} (self-signed certificate for localhost, 127.0.0.1, ::1 and *.execute-api.${gw.config.region}.amazonaws.com)\n` : '') +
       (imported ? serverlessSummary(imported, gw) : ''),
   );
-  const watcher = opts.watch ? watchHandlers(gw.logger) : undefined;
+  const watcher = opts.watch ? watchHandlers({ logger: gw.logger, workers: gw.workers }) : undefined;
   await stop;
   watcher?.close();
   process.stdout.write(`Switchboard: draining (up to ${gw.config.shutdown.graceSeconds} s for running handlers; signal again to exit now)…\n`);

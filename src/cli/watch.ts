@@ -45,12 +45,31 @@ export function localGraph(entries: string[]): Set<string> {
   return seen;
 }
 
+/** Functions run in worker threads, as the gateway exposes them (`Gateway.workers`). */
+export interface WatchedWorkers {
+  modules(): string[];
+  reload(files: readonly string[]): Promise<Array<{ file: string; error?: Error }>>;
+}
+
+/** What `watchHandlers` watches and reports to. */
+export interface WatchOptions {
+  logger: Logger;
+  /** Functions run in worker threads: their modules are watched too, and a change restarts their workers. */
+  workers?: WatchedWorkers | undefined;
+  /** Quiet time after the last change before reloading (editors write in bursts). */
+  debounceMs?: number | undefined;
+}
+
 /**
- * `--watch`: watches the inline handler modules and their local imports; on a change, reloads
- * every handler module (new calls use the new code; open connections stay). A module that does
- * not load keeps its old code and the error is logged. Handlers in worker threads are not reloaded.
+ * `--watch`: watches the handler modules (in-process and in workers) and their local imports. On
+ * a change, reloads every in-process handler module (new calls use the new code), and restarts
+ * the workers of each function whose module, or a local import of it, changed (a fresh worker
+ * loads the new code, old ones end when their call is done). Open connections stay. A module
+ * that does not load keeps its old code and the error is logged.
  */
-export function watchHandlers(logger: Logger, debounceMs = 150): { close(): void } {
+export function watchHandlers(opts: WatchOptions): { close(): void } {
+  const { logger, workers } = opts;
+  const debounceMs = opts.debounceMs ?? 150;
   let files = new Set<string>();
   const watchers = new Map<string, FSWatcher>();
   let timer: NodeJS.Timeout | undefined;
@@ -59,7 +78,7 @@ export function watchHandlers(logger: Logger, debounceMs = 150): { close(): void
   let changed = new Set<string>();
 
   const rewatch = () => {
-    files = localGraph(loadedModules());
+    files = localGraph([...loadedModules(), ...(workers?.modules() ?? [])]);
     const dirs = new Set([...files].map((f) => path.dirname(f)));
     for (const [dir, w] of watchers) if (!dirs.has(dir)) (w.close(), watchers.delete(dir));
     for (const dir of dirs) {
@@ -89,12 +108,15 @@ export function watchHandlers(logger: Logger, debounceMs = 150): { close(): void
     const why = [...changed];
     changed = new Set();
     const watched = files;
-    running = reloadModules(loadedModules(), (p) => watched.has(p))
-      .then((results) => {
-        const failed = results.filter((r) => r.error);
-        const ok = results.filter((r) => !r.error).map((r) => r.file);
+    // Worker functions whose module reaches a changed file (every one when the change named none).
+    const stale = (workers?.modules() ?? []).filter((f) => why.length === 0 || why.some((c) => localGraph([f]).has(c)));
+    running = Promise.all([loadedModules().length > 0 ? reloadModules(loadedModules(), (p) => watched.has(p)) : [], stale.length > 0 ? workers!.reload(stale) : []])
+      .then(([inline, inWorkers]) => {
+        const ok = inline.filter((r) => !r.error).map((r) => r.file);
         if (ok.length > 0) logger.info({ changed: why, reloaded: ok }, `reloaded ${ok.length} handler module${ok.length === 1 ? '' : 's'}: new calls use the new code`);
-        for (const f of failed) logger.error({ changed: why, file: f.file, err: f.error!.message }, `reload failed, keeping the old code of ${f.file}: ${f.error!.message}`);
+        const okWorkers = inWorkers.filter((r) => !r.error).map((r) => r.file);
+        if (okWorkers.length > 0) logger.info({ changed: why, restarted: okWorkers }, `restarted the workers of ${okWorkers.length} handler module${okWorkers.length === 1 ? '' : 's'}: new calls use the new code`);
+        for (const f of [...inline, ...inWorkers].filter((r) => r.error)) logger.error({ changed: why, file: f.file, err: f.error!.message }, `reload failed, keeping the old code of ${f.file}: ${f.error!.message}`);
         rewatch();
       })
       .catch((err: unknown) => logger.error({ err: (err as Error).message }, 'reload failed'))

@@ -88,6 +88,26 @@ export class IntegrationRuntime {
     await Promise.all(this.pools.map((p) => p.start(env, callbackHook)));
   }
 
+  /** The module files of functions run in workers (what `--watch` watches besides in-process ones). */
+  workerModules(): string[] {
+    return [...new Set(this.pools.map((p) => p.opts.file))];
+  }
+
+  /**
+   * Restarts the worker pools of the functions whose module is one of `files` on the code as it
+   * is now (`--watch`); open connections and calls in progress are not affected. A module that
+   * does not load keeps its old workers; the result says why.
+   */
+  async reloadWorkers(files: readonly string[]): Promise<Array<{ file: string; error?: Error }>> {
+    const wanted = new Set(files);
+    const pools = this.pools.filter((p) => wanted.has(p.opts.file));
+    const results = await Promise.all(pools.map(async (p) => ({ file: p.opts.file, error: await p.reload() })));
+    // One result per module: pools of one file load the same code.
+    const byFile = new Map<string, { file: string; error?: Error }>();
+    for (const r of results) if (!byFile.has(r.file) || r.error) byFile.set(r.file, r.error ? r : { file: r.file });
+    return [...byFile.values()];
+  }
+
   /** Lambda clients (their sockets), closed with the gateway. */
   readonly lambdas: LambdaIntegration[] = [];
 
@@ -109,8 +129,9 @@ export async function createIntegration(ref: IntegrationRef, baseDir: string, re
   if (ref.handler && runtime !== undefined && (ref.isolation ?? runtime.config.isolation) === 'worker') {
     // Found now, so a missing file stops the gateway before it listens; the module itself loads in the worker.
     const hash = ref.handler.lastIndexOf('#');
+    let file: string;
     try {
-      resolveHandlerFile(hash === -1 ? ref.handler : ref.handler.slice(0, hash), baseDir);
+      file = resolveHandlerFile(hash === -1 ? ref.handler : ref.handler.slice(0, hash), baseDir);
     } catch (err) {
       if (err instanceof HandlerLoadError) throw new HandlerLoadError(`${where}: ${err.message}`);
       throw err;
@@ -118,6 +139,7 @@ export async function createIntegration(ref: IntegrationRef, baseDir: string, re
     const { workers } = runtime.config;
     const pool = new WorkerPool({
       ref: ref.handler,
+      file,
       baseDir,
       region,
       accountId,

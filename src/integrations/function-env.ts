@@ -102,3 +102,8 @@ export function installFunctionEnv(): () => void {
 export function runWithEnv<A extends unknown[], R>(env: FunctionEnv, fn: (...args: A) => R, ...args: A): R {
   return als.run(env, fn, ...args);
 }
+
+/** The environment of the function whose call (or module import) is running, if any. */
+export function currentEnv(): FunctionEnv | undefined {
+  return als.getStore();
+}

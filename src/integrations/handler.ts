@@ -2,7 +2,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { runWithEnv, type FunctionEnv } from './function-env.js';
+import { currentEnv, runWithEnv, type FunctionEnv } from './function-env.js';
 import { isThenable, withTimeout, type Integration } from './integration.js';
 import { LambdaContext } from './lambda-context.js';
 
@@ -30,6 +30,12 @@ export const PROBE_EXTENSIONS = Object.freeze(['', '.js', '.mjs', '.cjs', '.ts',
  * (tsx's tsImport would otherwise give every call its own instance).
  */
 const modules = new Map<string, Promise<Record<string, unknown>>>();
+
+/**
+ * The environment each module file was first imported in (the first function loaded from it):
+ * a reload imports it in the same one, so values read at load time stay that function's.
+ */
+const loadEnvs = new Map<string, FunctionEnv | undefined>();
 
 function isFile(file: string): boolean {
   try {
@@ -73,6 +79,7 @@ function isCommonJs(file: string): boolean {
 function importModule(file: string): Promise<Record<string, unknown>> {
   let mod = modules.get(file);
   if (mod === undefined) {
+    if (!loadEnvs.has(file)) loadEnvs.set(file, currentEnv());
     if (TS_FILE.test(file)) {
       mod = import('tsx/esm/api').then(({ tsImport }) => tsImport(pathToFileURL(file).href, import.meta.url) as Promise<Record<string, unknown>>);
     } else if (isCommonJs(file)) {
@@ -117,16 +124,21 @@ export async function reloadModules(files: string[] = loadedModules(), clearRequ
     for (const key of Object.keys(cache)) if (clearRequireCache(key)) delete cache[key];
   }
   const { tsImport } = await import('tsx/esm/api');
+  const load = async (file: string): Promise<Record<string, unknown>> => {
+    if (!TS_FILE.test(file) && isCommonJs(file)) {
+      // Required again, as it was loaded (its cache entry dropped).
+      const req = createRequire(file);
+      delete req.cache[file];
+      return { default: req(file) as unknown };
+    }
+    return (await tsImport(`${pathToFileURL(file).href}?reload=${n}`, import.meta.url)) as Record<string, unknown>;
+  };
   return Promise.all(
     files.map(async (file) => {
       try {
-        let mod: Record<string, unknown>;
-        if (!TS_FILE.test(file) && isCommonJs(file)) {
-          // Required again, as it was loaded (its cache entry dropped).
-          const req = createRequire(file);
-          delete req.cache[file];
-          mod = { default: req(file) as unknown };
-        } else mod = (await tsImport(`${pathToFileURL(file).href}?reload=${n}`, import.meta.url)) as Record<string, unknown>;
+        const env = loadEnvs.get(file);
+        // In the environment it was first loaded in (a function's own, when it has one).
+        const mod = env !== undefined ? await runWithEnv(env, load, file) : await load(file);
         // Every export first: a module that lost one keeps its old code whole.
         const next = [...(cellsByFile.get(file) ?? [])].map((cell) => [cell, resolveExport(mod, cell.exportName, file)] as const);
         for (const [cell, fn] of next) cell.fn = fn;

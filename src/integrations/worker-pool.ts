@@ -12,6 +12,8 @@ import { IntegrationRefused, IntegrationTimeout, type Integration } from './inte
 export interface WorkerPoolOptions {
   /** The handler reference, as configured. */
   ref: string;
+  /** The module file it names (what `--watch` watches). */
+  file: string;
   baseDir: string;
   region: string;
   accountId: string;
@@ -43,6 +45,8 @@ class PoolWorker {
   call: Pending | null = null;
   idleSince = Date.now();
   dead = false;
+  /** Runs code older than a reload: ended when its call is done instead of taking another. */
+  stale = false;
   readonly ready: Promise<void>;
 
   constructor(readonly worker: Worker) {
@@ -119,7 +123,42 @@ export class WorkerPool {
     this.reaper.unref();
   }
 
-  private spawn(): PoolWorker {
+  /**
+   * Picks up edited handler code (`--watch`): starts a worker on the module as it is now and,
+   * once it has loaded, retires the others (idle ones at once, busy ones when their call ends),
+   * so calls that start afterwards run the new code and none fails. A module that does not load
+   * (a syntax error) leaves the pool as it was; the error is returned.
+   */
+  async reload(): Promise<Error | undefined> {
+    if (this.closed) return undefined;
+    const fresh = this.spawn(false);
+    try {
+      await fresh.ready;
+    } catch (err) {
+      fresh.dead = true;
+      this.forget(fresh);
+      void fresh.worker.terminate();
+      return err as Error;
+    }
+    if (this.closed || fresh.dead) return undefined;
+    for (const w of [...this.all]) {
+      if (w === fresh) continue;
+      w.stale = true;
+      if (w.call === null) this.retire(w);
+    }
+    this.idle.push(fresh);
+    return undefined;
+  }
+
+  /** Ends a worker the pool no longer wants (idle past its time, or running old code). */
+  private retire(w: PoolWorker): void {
+    w.dead = true;
+    this.forget(w);
+    void w.worker.terminate();
+  }
+
+  /** Starts a worker; `listed`: it may take calls before it has loaded (they wait for it). */
+  private spawn(listed = true): PoolWorker {
     const { opts } = this;
     const env: Record<string, string> = {};
     for (const [k, v] of Object.entries(this.baseEnv ?? process.env)) if (v !== undefined) env[k] = v;
@@ -137,13 +176,14 @@ export class WorkerPool {
     worker.unref();
     const w = new PoolWorker(worker);
     this.all.add(w);
-    this.idle.push(w);
+    if (listed) this.idle.push(w);
     worker.on('message', (m: { id?: number; ok?: boolean; value?: unknown; buffers?: boolean; error?: { name: string; message: string; stack?: string } }) => {
       const call = w.call;
       if (m.id === undefined || call === null || call.id !== m.id) return;
       w.call = null;
       w.idleSince = Date.now();
-      if (!w.dead) this.idle.push(w);
+      if (w.stale) this.retire(w);
+      else if (!w.dead) this.idle.push(w);
       if (m.ok) call.resolve(m.buffers ? revive(m.value) : m.value);
       else call.reject(Object.assign(new Error(m.error!.message), { name: m.error!.name, stack: m.error!.stack }));
     });
@@ -226,7 +266,8 @@ export class WorkerPool {
           } catch (err) {
             // An event structured clone refuses (never one the gateway builds).
             worker.call = null;
-            if (!worker.dead) this.idle.push(worker);
+            if (worker.stale) this.retire(worker);
+            else if (!worker.dead) this.idle.push(worker);
             pending.reject(err as Error);
           }
         },
@@ -244,11 +285,7 @@ export class WorkerPool {
     const now = Date.now();
     for (const w of [...this.idle]) {
       if (this.all.size <= 1) return;
-      if (now - w.idleSince >= this.opts.idleMs) {
-        w.dead = true;
-        this.forget(w);
-        void w.worker.terminate();
-      }
+      if (now - w.idleSince >= this.opts.idleMs) this.retire(w);
     }
   }
 

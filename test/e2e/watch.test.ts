@@ -79,3 +79,83 @@ describe('--watch', () => {
     assert.ok(gw.alive());
   });
 });
+
+describe('--watch with worker-isolated functions and per-function environments', () => {
+  const wdir = mkdtempSync(path.join(tmpdir(), 'sb-watch-w-'));
+  const wfile = (name: string) => path.join(wdir, name);
+  let gw: GatewayProcess;
+  let client: TestClient;
+
+  /** A worker function: answers its version and its local import's; `hold` waits until the `release` file exists. */
+  function writeWorker(version: string, lib = 'wlib1'): void {
+    writeFileSync(wfile('wlib.mjs'), `export const libVersion = ${JSON.stringify(lib)};\n`);
+    writeFileSync(
+      wfile('w.mjs'),
+      `import { existsSync } from 'node:fs';\nimport { isMainThread } from 'node:worker_threads';\nimport { libVersion } from './wlib.mjs';\n` +
+        `export const handler = async (event) => {\n` +
+        `  if (JSON.parse(event.body).hold) while (!existsSync(${JSON.stringify(wfile('release'))})) await new Promise((r) => setTimeout(r, 20));\n` +
+        `  return { statusCode: 200, body: ${JSON.stringify(version)} + '/' + libVersion + (isMainThread ? '/main' : '/worker') };\n};\n`,
+    );
+  }
+  /** An in-process function with its own environment, read at load time and during the call. */
+  function writeEnvFn(version: string): void {
+    writeFileSync(wfile('e.mjs'), `const atLoad = process.env.GREETING;\nexport const handler = async () => ({ statusCode: 200, body: ${JSON.stringify(version)} + ':' + atLoad + ':' + process.env.GREETING });\n`);
+  }
+
+  before(async () => {
+    writeWorker('w1');
+    writeEnvFn('e1');
+    gw = await startGatewayProcess(
+      {
+        routes: {
+          wk: { handler: wfile('w.mjs'), isolation: 'worker', routeResponse: true, timeoutMs: 60_000 },
+          envfn: { handler: wfile('e.mjs'), environment: { GREETING: 'hello' }, routeResponse: true },
+        },
+      },
+      { args: ['--watch'] },
+    );
+    client = await TestClient.connect(gw.url);
+    await until(() => gw.logRecords().some((r) => /watching \d+ handler files/.test(r.msg ?? '')), 'the watching log line', 20_000);
+  });
+
+  after(async () => {
+    client?.ws.close();
+    await gw?.stop();
+  });
+
+  it('an edited worker function answers the next message with the new code, in a worker; a call running meanwhile finishes on the old code', async () => {
+    assert.equal((await client.request({ action: 'wk' }, 20_000)).text, 'w1/wlib1/worker');
+    const holder = await TestClient.connect(gw.url);
+    holder.send({ action: 'wk', hold: true });
+    // The held call has reached its worker once a second call needs a second worker (still w1).
+    assert.equal((await client.request({ action: 'wk' }, 20_000)).text, 'w1/wlib1/worker');
+    writeWorker('w2');
+    await answerBecomes(client, 'wk', 'w2/wlib1/worker');
+    await until(() => gw.logRecords().some((r) => /restarted the workers of 1 handler module/.test(r.msg ?? '')), 'the restart log line', 20_000);
+    writeFileSync(wfile('release'), '');
+    assert.equal((await holder.next(30_000)).text, 'w1/wlib1/worker', 'the running call was not dropped');
+    assert.equal(client.ws.readyState, client.ws.OPEN);
+    assert.equal(holder.ws.readyState, holder.ws.OPEN);
+    holder.ws.close();
+  });
+
+  it('an edited local import of a worker function restarts its workers too', async () => {
+    writeWorker('w2', 'wlib2');
+    await answerBecomes(client, 'wk', 'w2/wlib2/worker');
+  });
+
+  it('a worker function that no longer loads keeps its old workers and logs why; fixing it loads the new code', async () => {
+    writeFileSync(wfile('w.mjs'), `export const handler = async ( => 'broken';\n`);
+    await until(() => gw.logRecords().some((r) => /reload failed, keeping the old code/.test(r.msg ?? '') && String(r.file).endsWith('w.mjs')), 'the reload-failed log line', 30_000);
+    assert.equal((await client.request({ action: 'wk' }, 20_000)).text, 'w2/wlib2/worker');
+    writeWorker('w3', 'wlib2');
+    await answerBecomes(client, 'wk', 'w3/wlib2/worker');
+    assert.ok(gw.alive());
+  });
+
+  it('a reloaded in-process function still runs in its own environment, also for values read at load time', async () => {
+    assert.equal((await client.request({ action: 'envfn' }, 20_000)).text, 'e1:hello:hello');
+    writeEnvFn('e2');
+    await answerBecomes(client, 'envfn', 'e2:hello:hello');
+  });
+});

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { HandlerLoadError } from '../../src/integrations/handler.js';
 import { IntegrationTimeout } from '../../src/integrations/integration.js';
@@ -7,6 +8,7 @@ import { FIXTURES } from '../helpers/gateway.js';
 
 const opts = (ref: string, extra: Partial<WorkerPoolOptions> = {}): WorkerPoolOptions => ({
   ref,
+  file: path.resolve(FIXTURES, ref.split('#')[0]!),
   baseDir: FIXTURES,
   region: 'us-east-1',
   accountId: '000000000000',
