@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { networkInterfaces } from 'node:os';
 import tls from 'node:tls';
 import type { Duplex } from 'node:stream';
+import { patchFetch, unpatchFetch, type FetchRoute } from './callback-fetch.js';
 
 /**
  * Lets handlers call back to this gateway with the URLs they build themselves.
@@ -15,9 +16,10 @@ import type { Duplex } from 'node:stream';
  * The hook sits where every node:http/node:https request gets its socket (`Agent#createConnection`: the
  * AWS SDK v3 NodeHttpHandler, SDK v2 and `https.get` all pass through it) and connects requests for this
  * API's hostnames to the gateway's listener instead. Nothing else changes: the Host header (which SigV4
- * signs) stays what the handler built, and with TLS off an https request is carried over plain HTTP. No
- * DNS or /etc/hosts changes; only code in the process (or worker) that installed the hook is affected.
- * `fetch` (undici) is not hooked.
+ * signs) stays what the handler built, and with TLS off an https request is carried over plain HTTP.
+ * `fetch` (Node's global one, undici) goes through a global dispatcher that does the same
+ * (callback-fetch.ts). No DNS or /etc/hosts changes; only code in the process (or worker) that
+ * installed the hook is affected.
  */
 
 /** Where this gateway's callbacks go; plain data so a worker thread can receive it. */
@@ -161,9 +163,22 @@ function normalize(args: unknown[], defaultPort: number): ConnectOptions {
   return o;
 }
 
+/** The address to connect to for the gateway's listener (a wildcard listen address means loopback). */
+function connectHost(t: Target): string {
+  const g = t.opts.gateway;
+  return g.host === '0.0.0.0' ? '127.0.0.1' : g.host === '::' ? '::1' : unbracket(g.host);
+}
+
+/** The check that accepts the gateway's own certificate for any redirected name (else the usual hostname check). */
+function identityCheck(t: Target): (name: string, cert: tls.PeerCertificate) => Error | undefined {
+  const pinned = t.fingerprint;
+  // The execute-api name is in a generated certificate's names but not in one the user brought.
+  return (name, cert) => (pinned !== undefined && cert.fingerprint256 === pinned ? undefined : tls.checkServerIdentity(name, cert));
+}
+
 function connectTo(t: Target, o: ConnectOptions, secureRequest: boolean, fallback: () => Duplex, cb: unknown): Duplex {
   const g = t.opts.gateway;
-  const host = g.host === '0.0.0.0' ? '127.0.0.1' : g.host === '::' ? '::1' : unbracket(g.host);
+  const host = connectHost(t);
   if (!g.tls) {
     // Plain listener: an https request is carried over plain HTTP (the request itself is unchanged).
     const sock = net.connect({ host, port: g.port });
@@ -175,10 +190,7 @@ function connectTo(t: Target, o: ConnectOptions, secureRequest: boolean, fallbac
   const options: tls.ConnectionOptions = { ...o, host, port: g.port, servername: net.isIP(originalHost) ? undefined : originalHost };
   if (t.ca) {
     options.ca = t.ca;
-    const pinned = t.fingerprint;
-    // The execute-api name is in a generated certificate's names but not in one the user brought:
-    // the gateway's own certificate is accepted for any redirected name.
-    options.checkServerIdentity = (name, cert) => (pinned !== undefined && cert.fingerprint256 === pinned ? undefined : tls.checkServerIdentity(name, cert));
+    options.checkServerIdentity = identityCheck(t);
   }
   const sock = tls.connect(options);
   if (typeof cb === 'function') sock.once('secureConnect', () => (cb as (e: null, s: Duplex) => void)(null, sock));
@@ -187,13 +199,25 @@ function connectTo(t: Target, o: ConnectOptions, secureRequest: boolean, fallbac
 
 function watchUnresolved(sock: Duplex, host: string): void {
   sock.once('error', (err: Error & { code?: string }) => {
-    if (err.code !== 'ENOTFOUND' && err.code !== 'EAI_AGAIN') return;
-    const t = targets[targets.length - 1];
-    if (!t) return;
-    const msg = `a handler's callback to ${host} failed (${err.code}): this gateway answers as ${t.apiHost}; set apiId and region in the configuration to match the URL the handler builds (or let it use AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI)`;
-    if (t.report) t.report({ host, apiHost: t.apiHost }, msg);
-    else defaultReport(host, msg);
+    if (err.code === 'ENOTFOUND' || err.code === 'EAI_AGAIN') reportUnresolved(host, err.code);
   });
+}
+
+/** A callback to an execute-api name that is not this gateway's failed to resolve: says how to fix it. */
+function reportUnresolved(host: string, code: string): void {
+  const t = targets[targets.length - 1];
+  if (!t) return;
+  const msg = `a handler's callback to ${host} failed (${code}): this gateway answers as ${t.apiHost}; set apiId and region in the configuration to match the URL the handler builds (or let it use AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI)`;
+  if (t.report) t.report({ host, apiHost: t.apiHost }, msg);
+  else defaultReport(host, msg);
+}
+
+/** Where `fetch` sends a request for host:port: the listener of the gateway that claims it, if one does. */
+function fetchRoute(host: string, port: number): FetchRoute | undefined {
+  const t = targetFor(host, port);
+  if (t === undefined) return undefined;
+  const g = t.opts.gateway;
+  return { host: connectHost(t), port: g.port, tls: g.tls, ...(t.ca ? { ca: t.ca, checkServerIdentity: identityCheck(t) } : {}) };
 }
 
 const reported = new Map<string, number>();
@@ -225,6 +249,7 @@ function patch(): void {
   originals = { http: http.Agent.prototype.createConnection, https: https.Agent.prototype.createConnection };
   http.Agent.prototype.createConnection = wrap(originals.http as any, false) as any;
   https.Agent.prototype.createConnection = wrap(originals.https as any, true) as any;
+  patchFetch({ route: fetchRoute, isApiHost: (h) => EXECUTE_API.test(h), unresolved: reportUnresolved });
 }
 
 function unpatch(): void {
@@ -232,6 +257,7 @@ function unpatch(): void {
   http.Agent.prototype.createConnection = originals.http;
   https.Agent.prototype.createConnection = originals.https;
   originals = undefined;
+  unpatchFetch();
 }
 
 /** Values a callback URL may be written as: with or without a scheme, with or without a trailing slash. */

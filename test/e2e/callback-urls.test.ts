@@ -1,7 +1,9 @@
 // Handlers that build the callback endpoint themselves (AWS's chat sample, serverless-patterns,
 // Serverless docs) reach the gateway unchanged: the execute-api hostname, `https://${domainName}/${stage}`,
-// and environment values holding either, through SDK v3 and SDK v2, for inline handlers.
+// and environment values holding either, through SDK v3, SDK v2 and a SigV4-signed fetch, in-process
+// and in worker threads.
 import assert from 'node:assert/strict';
+import http from 'node:http';
 import https from 'node:https';
 import { createServer } from 'node:net';
 import { after, before, describe, it } from 'node:test';
@@ -11,7 +13,7 @@ import { rewriteCallbackUrl } from '../../src/integrations/callback-hook.js';
 import { TestClient, until } from '../helpers/client.js';
 import { CREDS, FIXTURES } from '../helpers/gateway.js';
 
-const FORMS = ['v3Api', 'v3Domain', 'v3Env', 'v3Foreign', 'v2Api', 'v2Domain', 'v2Env'];
+const FORMS = ['v3Api', 'v3Domain', 'v3Env', 'v3Foreign', 'v2Api', 'v2Domain', 'v2Env', 'fetchApi', 'fetchDomain', 'fetchForeign'];
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -38,8 +40,11 @@ describe('callback URLs that handlers build themselves', () => {
   let client: TestClient;
   const logs: Array<Record<string, any>> = [];
   const originalCreateConnection = https.Agent.prototype.createConnection;
+  let originalDispatcher: unknown;
 
   before(async () => {
+    await import('undici'); // what sets the global dispatcher the hook stands in front of
+    originalDispatcher = (globalThis as Record<symbol, unknown>)[Symbol.for('undici.globalDispatcher.1')];
     const logger = pino({ level: 'info' }, { write: (line: string) => void logs.push(JSON.parse(line)) });
     const routes = Object.fromEntries(FORMS.map((f) => [f, { handler: `./callbacks.mjs#${f}`, routeResponse: true, timeoutMs: 20_000 }]));
     gw = await createGateway({
@@ -49,6 +54,8 @@ describe('callback URLs that handlers build themselves', () => {
           // The same handlers in worker threads: each worker installs the hook.
           workerApi: { handler: './callbacks.mjs#v3Api', isolation: 'worker', routeResponse: true, timeoutMs: 20_000 },
           workerDomainV2: { handler: './callbacks.mjs#v2Domain', isolation: 'worker', routeResponse: true, timeoutMs: 20_000 },
+          workerFetchApi: { handler: './callbacks.mjs#fetchApi', isolation: 'worker', routeResponse: true, timeoutMs: 20_000 },
+          workerFetchDomain: { handler: './callbacks.mjs#fetchDomain', isolation: 'worker', routeResponse: true, timeoutMs: 20_000 },
           workerEnv: { handler: './callbacks.mjs#v3Env', isolation: 'worker', routeResponse: true, timeoutMs: 20_000, environment: { CALLBACK_URL: 'https://switchboard.execute-api.us-east-1.amazonaws.com/dev' } },
           // An importer copies a function's environment as written: the URL it names is this gateway's.
           envRoute: { handler: './callbacks.mjs#v3Env', environment: { CALLBACK_URL: 'https://switchboard.execute-api.us-east-1.amazonaws.com/dev', OTHER: 'https://example.com/dev' } },
@@ -96,6 +103,13 @@ describe('callback URLs that handlers build themselves', () => {
     assert.deepEqual(await exchange(client, 'workerEnv'), ['v3 env', 'sent']);
   });
 
+  it('fetch (Node\'s global one), SigV4-signed by hand: the execute-api URL and https://{domainName}/{stage}, in-process and in workers', async () => {
+    assert.deepEqual(await exchange(client, 'fetchApi'), ['fetch api', 'sent']);
+    assert.deepEqual(await exchange(client, 'fetchDomain'), ['fetch domain', 'sent']);
+    assert.deepEqual(await exchange(client, 'workerFetchApi'), ['fetch api', 'sent']);
+    assert.deepEqual(await exchange(client, 'workerFetchDomain'), ['fetch domain', 'sent']);
+  });
+
   it('route environment values naming this API are rewritten to the gateway when it starts; others are kept', () => {
     const env = gw.config.routes.envRoute!.environment!;
     assert.equal(env.CALLBACK_URL, gw.managementEndpoint);
@@ -116,6 +130,22 @@ describe('callback URLs that handlers build themselves', () => {
     bystander.ws.close();
   });
 
+  it('fetch to other origins is untouched, and a fetch to another API id is reported like the SDKs\' callbacks', async () => {
+    const other = http.createServer((req, res) => res.end(`other ${req.headers.host}`));
+    await new Promise<void>((resolve) => other.listen(0, '127.0.0.1', resolve));
+    const port = (other.address() as { port: number }).port;
+    try {
+      assert.equal(await (await fetch(`http://127.0.0.1:${port}/x`)).text(), `other 127.0.0.1:${port}`);
+    } finally {
+      other.close();
+    }
+    // Counted (the log line shares the SDK callbacks' rate limit, which the next test checks).
+    const before = gw.counters.get('callbackUnresolved');
+    const got = await exchange(client, 'fetchForeign');
+    assert.match(got.at(-1)!, /^failed: (ENOTFOUND|EAI_AGAIN)/);
+    await until(() => gw.counters.get('callbackUnresolved') > before, 'the unresolved fetch counted', 10_000);
+  });
+
   it('the hook is removed when the gateway closes', async () => {
     assert.notEqual(https.Agent.prototype.createConnection, originalCreateConnection);
     const other = await createGateway({ config: { management: { credentials: [{ ...CREDS }] } }, port: 0, logger: pino({ level: 'silent' }) });
@@ -123,6 +153,7 @@ describe('callback URLs that handlers build themselves', () => {
     assert.notEqual(https.Agent.prototype.createConnection, originalCreateConnection, 'still installed for the first gateway');
     await gw.close();
     assert.equal(https.Agent.prototype.createConnection, originalCreateConnection);
+    assert.equal((globalThis as Record<symbol, unknown>)[Symbol.for('undici.globalDispatcher.1')], originalDispatcher, 'the fetch dispatcher is put back');
   });
 });
 

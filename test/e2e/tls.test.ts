@@ -44,6 +44,8 @@ describe('TLS with a generated local certificate', () => {
           v3Api: { handler: './callbacks.mjs#v3Api', routeResponse: true, timeoutMs: 20_000 },
           v3Domain: { handler: './callbacks.mjs#v3Domain', routeResponse: true, timeoutMs: 20_000 },
           v2Domain: { handler: './callbacks.mjs#v2Domain', routeResponse: true, timeoutMs: 20_000 },
+          fetchApi: { handler: './callbacks.mjs#fetchApi', routeResponse: true, timeoutMs: 20_000 },
+          fetchDomain: { handler: './callbacks.mjs#fetchDomain', isolation: 'worker', routeResponse: true, timeoutMs: 20_000 },
         },
       },
       { args: ['--tls-self-signed'], env: { SWITCHBOARD_CACHE_DIR: cache, NODE_EXTRA_CA_CERTS: '' } },
@@ -96,9 +98,9 @@ describe('TLS with a generated local certificate', () => {
     c.ws.close();
   });
 
-  it("handlers' own callback URLs work over TLS (execute-api hostname, https://{domainName}/{stage}, SDK v2 without a scheme)", async () => {
+  it("handlers' own callback URLs work over TLS (execute-api hostname, https://{domainName}/{stage}, SDK v2 without a scheme, signed fetch in-process and in a worker)", async () => {
     const c = await TestClient.connect(gw.url, { ca: cert });
-    for (const [action, text] of [['v3Api', 'v3 api'], ['v3Domain', 'v3 domain'], ['v2Domain', 'v2 domain']] as const) {
+    for (const [action, text] of [['v3Api', 'v3 api'], ['v3Domain', 'v3 domain'], ['v2Domain', 'v2 domain'], ['fetchApi', 'fetch api'], ['fetchDomain', 'fetch domain']] as const) {
       c.send({ action });
       assert.equal((await c.next(30_000)).text, text, action);
       assert.equal((await c.next(30_000)).text, 'sent', action);
