@@ -34,6 +34,8 @@ export const AuthorizerSchema = z
   .object({
     /** `./path/to/module.ts#export`: a Lambda REQUEST authorizer run in-process. */
     handler: z.string().regex(HANDLER_REF, 'expected "path/to/module#export"').optional(),
+    /** The function's package root (Lambda's /var/task: a SAM `CodeUri` or CDK asset folder), relative to the config file: whether a `.js` handler is CommonJS is decided by a package.json at or below it only, so CommonJS code in an ESM project loads as on Lambda. Set by the template importer. */
+    codeRoot: z.string().min(1).optional(),
     /** An HTTP endpoint that receives the authorizer event as a JSON POST and answers the authorizer's JSON. */
     http: z.url().optional(),
     /** Environment variables this function sees (serverless.yml `environment`, SAM `Environment.Variables`); merged over the gateway's own. Isolated per function with `isolation: worker`. */
@@ -61,6 +63,8 @@ export const RouteSchema = z
   .object({
     /** `./path/to/module.ts#export` (default export name `handler`); JS and TS modules, relative to the config file. */
     handler: z.string().regex(HANDLER_REF, 'expected "path/to/module#export"').optional(),
+    /** The function's package root (Lambda's /var/task: a SAM `CodeUri` or CDK asset folder), relative to the config file: whether a `.js` handler is CommonJS is decided by a package.json at or below it only, so CommonJS code in an ESM project loads as on Lambda. Set by the template importer. */
+    codeRoot: z.string().min(1).optional(),
     /** HTTP integration: the AWS event is POSTed as JSON; the answer is a Lambda proxy response in JSON. */
     http: z.url().optional(),
     /** Environment variables this function sees (serverless.yml `environment`, SAM `Environment.Variables`); merged over the gateway's own. Isolated per function with `isolation: worker`. */

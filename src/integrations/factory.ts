@@ -21,6 +21,8 @@ export interface IntegrationRef {
   lambda?: LambdaRef | undefined;
   /** AWS MOCK: an answer without a backend. */
   mock?: { statusCode: number; body?: string | undefined } | undefined;
+  /** The function's package root: a package.json above it does not decide whether `.js` is CommonJS. */
+  codeRoot?: string | undefined;
   /** The function's own environment variables, merged over the gateway's. */
   environment?: Record<string, string> | undefined;
   /** Where a `handler` runs; default: the top-level `isolation`. */
@@ -141,6 +143,7 @@ export async function createIntegration(ref: IntegrationRef, baseDir: string, re
       ref: ref.handler,
       file,
       baseDir,
+      codeRoot: ref.codeRoot,
       region,
       accountId,
       environment: ref.environment,
@@ -160,7 +163,7 @@ export async function createIntegration(ref: IntegrationRef, baseDir: string, re
     let fn;
     try {
       // Imported in the function's environment, so values its module reads at load time are its own.
-      ({ fn } = await (env !== null ? runWithEnv(env, loadHandler, ref.handler, baseDir) : loadHandler(ref.handler, baseDir)));
+      ({ fn } = await (env !== null ? runWithEnv(env, loadHandler, ref.handler, baseDir, ref.codeRoot) : loadHandler(ref.handler, baseDir, ref.codeRoot)));
     } catch (err) {
       if (err instanceof HandlerLoadError) throw new HandlerLoadError(`${where}: ${err.message}`);
       throw err;

@@ -16,6 +16,8 @@ import { LambdaContext } from './lambda-context.js';
 export interface WorkerData {
   ref: string;
   baseDir: string;
+  /** The function's package root (`codeRoot`), if configured. */
+  codeRoot?: string | undefined;
   region: string;
   accountId: string;
   /** Where the gateway listens, so callback URLs the handler builds itself reach it (callback-hook.ts). */
@@ -68,7 +70,7 @@ async function main(): Promise<void> {
   if (data.callbackHook) installCallbackHook(data.callbackHook);
   let fn: HandlerFunction;
   try {
-    ({ fn } = await loadHandler(data.ref, data.baseDir));
+    ({ fn } = await loadHandler(data.ref, data.baseDir, data.codeRoot));
   } catch (err) {
     port.postMessage({ type: 'load-error', message: (err as Error)?.message ?? String(err) });
     return;

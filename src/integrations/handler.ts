@@ -36,6 +36,8 @@ const modules = new Map<string, Promise<Record<string, unknown>>>();
  * a reload imports it in the same one, so values read at load time stay that function's.
  */
 const loadEnvs = new Map<string, FunctionEnv | undefined>();
+/** The package root each module file was loaded with (`codeRoot`), for reloads. */
+const loadRoots = new Map<string, string | undefined>();
 
 function isFile(file: string): boolean {
   try {
@@ -52,37 +54,77 @@ export function resolveHandlerFile(spec: string, baseDir: string): string {
   throw new HandlerLoadError(`cannot find handler module "${spec}": tried ${PROBE_EXTENSIONS.map((e) => base + e).join(', ')}`);
 }
 
-/** `"type"` of the nearest package.json above a folder, cached per folder. */
+/** `"type"` of the nearest package.json at or above a folder (up to `root`, if given), cached. */
 const packageTypes = new Map<string, string | undefined>();
 
-function packageType(dir: string): string | undefined {
-  if (packageTypes.has(dir)) return packageTypes.get(dir);
+function packageType(dir: string, root?: string): string | undefined {
+  const key = root === undefined ? dir : `${dir}\0${root}`;
+  if (packageTypes.has(key)) return packageTypes.get(key);
   let type: string | undefined;
   try {
     type = (JSON.parse(readFileSync(path.join(dir, 'package.json'), 'utf8')) as { type?: string }).type ?? 'commonjs';
   } catch (err) {
     const parent = path.dirname(dir);
-    // No package.json here (or an unreadable one, which Node would also pass over): look further up.
-    type = (err as NodeJS.ErrnoException).code === 'ENOENT' && parent !== dir ? packageType(parent) : undefined;
+    const enoent = (err as NodeJS.ErrnoException).code === 'ENOENT';
+    // No package.json here (or an unreadable one, which Node would also pass over): look further
+    // up, but not past the function's package root (where Lambda finds none: CommonJS).
+    if (enoent && root !== undefined && dir === root) type = 'commonjs';
+    else type = enoent && parent !== dir ? packageType(parent, root) : undefined;
   }
-  packageTypes.set(dir, type);
+  packageTypes.set(key, type);
   return type;
 }
 
-/** `.cjs`, extensionless files, and `.js` unless the nearest package.json says `"type": "module"`. */
-function isCommonJs(file: string): boolean {
-  const ext = path.extname(file);
-  if (ext === '.cjs' || ext === '') return true;
-  return ext === '.js' && packageType(path.dirname(file)) !== 'module';
+/** Whether `file` is inside folder `root` (or is it). */
+function inside(file: string, root: string): boolean {
+  return file === root || file.startsWith(root.endsWith(path.sep) ? root : root + path.sep);
 }
 
-function importModule(file: string): Promise<Record<string, unknown>> {
+/** `.cjs`, extensionless files, and `.js` unless the nearest package.json (up to `root`) says `"type": "module"`. */
+function isCommonJs(file: string, root?: string): boolean {
+  const ext = path.extname(file);
+  if (ext === '.cjs' || ext === '') return true;
+  return ext === '.js' && packageType(path.dirname(file), root !== undefined && inside(file, root) ? root : undefined) !== 'module';
+}
+
+/**
+ * Package roots where `.js` is CommonJS although a package.json above them says `"type":
+ * "module"`: a CDK asset folder or SAM CodeUri inside an ESM project, which Lambda runs from its
+ * own root (/var/task) with no package.json. Node's loader would see the project's and refuse to
+ * require such a file as CommonJS, so its `.js` loader is wrapped, for files under these roots only.
+ */
+const cjsRoots = new Set<string>();
+let cjsLoaderWrapped = false;
+
+function registerCjsRoot(root: string): void {
+  cjsRoots.add(root);
+  if (cjsLoaderWrapped) return;
+  cjsLoaderWrapped = true;
+  const Module = createRequire(import.meta.url)('node:module') as { _extensions: Record<string, (m: { _compile(code: string, file: string): unknown }, file: string) => unknown> };
+  const original = Module._extensions['.js']!;
+  Module._extensions['.js'] = function (this: unknown, module, filename) {
+    for (const root of cjsRoots) {
+      if (inside(filename, root) && isCommonJs(filename, root)) return module._compile(readFileSync(filename, 'utf8'), filename);
+    }
+    return original.call(this, module, filename);
+  };
+}
+
+/** CommonJS as Lambda would load it; Node is made to agree when only a package.json above the root says otherwise. */
+function isCommonJsIn(file: string, root: string | undefined): boolean {
+  if (!isCommonJs(file, root)) return false;
+  if (root !== undefined && path.extname(file) === '.js' && !isCommonJs(file)) registerCjsRoot(root);
+  return true;
+}
+
+function importModule(file: string, root: string | undefined): Promise<Record<string, unknown>> {
   let mod = modules.get(file);
   if (mod === undefined) {
     if (!loadEnvs.has(file)) loadEnvs.set(file, currentEnv());
+    if (!loadRoots.has(file)) loadRoots.set(file, root);
     if (TS_FILE.test(file)) {
       mod = import('tsx/esm/api').then(({ tsImport }) => tsImport(pathToFileURL(file).href, import.meta.url) as Promise<Record<string, unknown>>);
-    } else if (isCommonJs(file)) {
+    } else if (isCommonJsIn(file, root)) {
       // Required, as Lambda does: Node's ESM loader refuses extensionless files, and a loader
       // hook (tsx) may redirect an import of `app.js` to an `app.ts` beside it.
       mod = new Promise((resolve) => resolve({ default: createRequire(file)(file) as unknown }));
@@ -125,7 +167,7 @@ export async function reloadModules(files: string[] = loadedModules(), clearRequ
   }
   const { tsImport } = await import('tsx/esm/api');
   const load = async (file: string): Promise<Record<string, unknown>> => {
-    if (!TS_FILE.test(file) && isCommonJs(file)) {
+    if (!TS_FILE.test(file) && isCommonJsIn(file, loadRoots.get(file))) {
       // Required again, as it was loaded (its cache entry dropped).
       const req = createRequire(file);
       delete req.cache[file];
@@ -186,17 +228,18 @@ export function resolveExport(mod: Record<string, unknown>, exportPath: string, 
  * Loads `./path/module#export` (export defaults to `handler`; it may be a dotted path into
  * nested objects, `#handlers.chat.send`) relative to `baseDir`. The module may leave out its
  * extension: it is probed as Lambda does (PROBE_EXTENSIONS). TypeScript modules load through
- * tsx so users' handler files run unchanged, compiled or not. Errors name the file tried and
- * the export.
+ * tsx so users' handler files run unchanged, compiled or not. `codeRoot` is the function's
+ * package root (Lambda's /var/task): whether `.js` is CommonJS is decided by a package.json at or
+ * below it only. Errors name the file tried and the export.
  */
-export async function loadHandler(ref: string, baseDir: string): Promise<{ fn: HandlerFunction; file: string; exportName: string }> {
+export async function loadHandler(ref: string, baseDir: string, codeRoot?: string): Promise<{ fn: HandlerFunction; file: string; exportName: string }> {
   const hash = ref.lastIndexOf('#');
   const spec = hash === -1 ? ref : ref.slice(0, hash);
   const exportName = hash === -1 ? 'handler' : ref.slice(hash + 1);
   const file = resolveHandlerFile(spec, baseDir);
   let mod: Record<string, unknown>;
   try {
-    mod = await importModule(file);
+    mod = await importModule(file, codeRoot === undefined ? undefined : path.resolve(baseDir, codeRoot));
   } catch (err) {
     throw new HandlerLoadError(`cannot load handler module ${file}: ${(err as Error)?.message ?? String(err)}`);
   }

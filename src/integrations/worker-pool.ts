@@ -15,6 +15,8 @@ export interface WorkerPoolOptions {
   /** The module file it names (what `--watch` watches). */
   file: string;
   baseDir: string;
+  /** The function's package root (`codeRoot`), if configured. */
+  codeRoot?: string | undefined;
   region: string;
   accountId: string;
   /** The function's own `environment`, merged over the gateway's when a worker starts. */
@@ -164,7 +166,7 @@ export class WorkerPool {
     for (const [k, v] of Object.entries(this.baseEnv ?? process.env)) if (v !== undefined) env[k] = v;
     env.AWS_LAMBDA_FUNCTION_NAME = opts.functionName;
     if (opts.environment) Object.assign(env, opts.environment);
-    const data: WorkerData = { ref: opts.ref, baseDir: opts.baseDir, region: opts.region, accountId: opts.accountId, callbackHook: this.callbackHook };
+    const data: WorkerData = { ref: opts.ref, baseDir: opts.baseDir, codeRoot: opts.codeRoot, region: opts.region, accountId: opts.accountId, callbackHook: this.callbackHook };
     const { entry, eval: isEval } = (ENTRY ??= workerEntry());
     const worker = new Worker(entry, {
       eval: isEval,

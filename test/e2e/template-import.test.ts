@@ -189,3 +189,29 @@ describe('switchboard start --template: the real command, in a child process', (
     assert.match(stderr, /Resources\.PyFn\.Properties\.Runtime: "python3\.12" is not a Node\.js runtime/);
   });
 });
+
+describe('CommonJS function code inside an ESM project ("type": "module"), as Lambda loads it', () => {
+  const ESM = path.join(FIXTURES, 'esm-project');
+  const run = async (template: string, isolation: 'inline' | 'worker', n: number): Promise<string> => {
+    const gw = await createGateway({ template, config: { isolation, management: { credentials: [{ ...CREDS }] } }, port: 0, logger: pino({ level: process.env.SB_TEST_LOG ?? 'silent' }) });
+    try {
+      const c = await TestClient.connect(gw.url);
+      const text = (await c.request({ action: 'echo', n }, 20_000)).text;
+      c.close();
+      return text;
+    } finally {
+      await gw.close();
+    }
+  };
+
+  it('a CDK asset folder (cdk.out/asset.*) without a package.json: index.js and what it requires are CommonJS, in-process and in a worker', async () => {
+    const cdk = path.join(ESM, 'cdk.out', 'EsmStack.template.json');
+    assert.equal(await run(cdk, 'inline', 1), 'cdk object/string 1 main');
+    assert.equal(await run(cdk, 'worker', 2), 'cdk object/string 2 worker');
+  });
+
+  it('a SAM CodeUri folder without a package.json: app.js is CommonJS', async () => {
+    assert.equal(await run(path.join(ESM, 'template.yaml'), 'inline', 3), 'sam object/app.js 3');
+    assert.equal(await run(path.join(ESM, 'template.yaml'), 'worker', 4), 'sam object/app.js 4');
+  });
+});

@@ -69,6 +69,8 @@ interface Resource {
 }
 interface FunctionInfo {
   handler: string;
+  /** The code folder (CodeUri, asset folder): the function's package root; none for inline code. */
+  codeRoot: string | undefined;
   environment: Record<string, string> | undefined;
   timeoutSeconds: number;
   name: string;
@@ -533,7 +535,7 @@ class Importer {
       case 'AWS_PROXY': {
         const fnId = this.lambdaTarget(integId, 'IntegrationUri');
         const fn = this.fn(fnId, at('IntegrationUri'));
-        return { handler: fn.handler, functionName: fn.name, timeoutMs: Math.min(fn.timeoutSeconds * 1000, integrationMs), ...(fn.environment ? { environment: fn.environment } : {}) };
+        return { handler: fn.handler, ...(fn.codeRoot ? { codeRoot: fn.codeRoot } : {}), functionName: fn.name, timeoutMs: Math.min(fn.timeoutSeconds * 1000, integrationMs), ...(fn.environment ? { environment: fn.environment } : {}) };
       }
       case 'HTTP_PROXY': {
         if ((this.optionalString(r, integId, 'ConnectionType') ?? 'INTERNET') !== 'INTERNET') this.fail(at('ConnectionType'), 'a VPC link cannot be reached from a local gateway; point IntegrationUri at a reachable URL');
@@ -623,7 +625,7 @@ class Importer {
       identitySource.push(s);
     }
     // AWS gives an authorizer 10 s whatever the function's own timeout; the shorter wins.
-    return { handler: fn.handler, identitySource, timeoutMs: Math.min(fn.timeoutSeconds * 1000, AUTHORIZER_TIMEOUT_MS), ...(fn.environment ? { environment: fn.environment } : {}) };
+    return { handler: fn.handler, ...(fn.codeRoot ? { codeRoot: fn.codeRoot } : {}), identitySource, timeoutMs: Math.min(fn.timeoutSeconds * 1000, AUTHORIZER_TIMEOUT_MS), ...(fn.environment ? { environment: fn.environment } : {}) };
   }
 
   private readStage(apiId: string, config: Json, routes: Record<string, RouteInput>): void {
@@ -711,6 +713,7 @@ class Importer {
     const exportPath = ref.slice(hash + 1);
 
     let file: string;
+    let codeRoot: string | undefined;
     const inline = r.Type === SAM_FUNCTION ? get('InlineCode') : isObject(get('Code')) ? (get('Code') as Json).ZipFile : undefined;
     if (inline !== undefined) {
       const key = r.Type === SAM_FUNCTION ? 'InlineCode' : 'Code.ZipFile';
@@ -721,6 +724,7 @@ class Importer {
     } else {
       const { dir, key } = this.codeDir(id, r, get);
       file = this.findModule(id, dir, key, modulePath, handler, r);
+      codeRoot = dir;
     }
     const vars = get('Environment');
     let environment: Record<string, string> | undefined;
@@ -736,7 +740,7 @@ class Importer {
     const timeout = get('Timeout');
     const timeoutSeconds = timeout === undefined ? LAMBDA_DEFAULT_TIMEOUT : this.number(timeout, at('Timeout'), 1, 900);
     if (get('Layers') !== undefined) this.warnings.push(`${this.file}: ${at('Layers')}: layers are not loaded locally: modules they provide must be installed in the project`);
-    const info: FunctionInfo = { handler: `${file}#${exportPath}`, environment, timeoutSeconds, name: this.resourceRef(id, from)!.slice(0, 140) };
+    const info: FunctionInfo = { handler: `${file}#${exportPath}`, codeRoot, environment, timeoutSeconds, name: this.resourceRef(id, from)!.slice(0, 140) };
     this.functions.set(id, info);
     return info;
   }
