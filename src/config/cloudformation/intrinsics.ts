@@ -48,12 +48,18 @@ const SUB_VAR = /\$\{([^}]*)\}/g;
  * (`Resources.Fn.Properties.Environment`), so every error names the resource and the key.
  */
 export class Evaluator {
+  /**
+   * `onFail` replaces the default error (a TemplateError naming `file` and the key): importers
+   * of other formats (serverless.yml) report in their own terms.
+   */
   constructor(
     private readonly symbols: Symbols,
     private readonly file: string,
+    private readonly onFail?: (where: string, why: string) => never,
   ) {}
 
   fail(where: string, why: string): never {
+    if (this.onFail) return this.onFail(where, why);
     throw new TemplateError(`${this.file}: ${where}: ${why}`);
   }
 

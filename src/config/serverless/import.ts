@@ -2,6 +2,7 @@ import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { PROBE_EXTENSIONS } from '../../integrations/handler.js';
 import { fromLambdaHandler } from '../handler-string.js';
+import { Evaluator, intrinsicName, NO_VALUE, type Symbols as CfnSymbols } from '../cloudformation/intrinsics.js';
 import { ConfigError } from '../load.js';
 import type { ConfigInput } from '../schema.js';
 import { keyPath } from './variables.js';
@@ -81,7 +82,7 @@ export function importServerless(sls: Obj, opts: ImportOptions): ImportResult {
   }
 
   const functions = mergeFunctions(sls.functions, fail);
-  const providerEnv = environmentOf(provider.environment, ['provider', 'environment'], { service, stage, region, accountId: opts.accountId, apiId: apiId ?? 'switchboard', sls }, notes, fail);
+  const providerEnv = environmentOf(provider.environment, ['provider', 'environment'], { file: opts.file, service, stage, region, accountId: opts.accountId, apiId: apiId ?? 'switchboard', sls }, notes, fail);
   const providerTimeout = provider.timeout;
   const providerRuntime = provider.runtime;
 
@@ -99,7 +100,7 @@ export function importServerless(sls: Obj, opts: ImportOptions): ImportResult {
     if (fn.image !== undefined) fail([...where, 'image'], 'container-image functions cannot run in Switchboard (it loads Node.js handler files)');
     if (typeof fn.handler !== 'string') fail([...where, 'handler'], 'a handler (path/to/file.export) is required');
     const handler = handlerRef(fn.handler as string, [...where, 'handler'], opts.serviceDir, notes, fail);
-    const env = { ...providerEnv, ...environmentOf(fn.environment, [...where, 'environment'], { service, stage, region, accountId: opts.accountId, apiId: apiId ?? 'switchboard', sls }, notes, fail) };
+    const env = { ...providerEnv, ...environmentOf(fn.environment, [...where, 'environment'], { file: opts.file, service, stage, region, accountId: opts.accountId, apiId: apiId ?? 'switchboard', sls }, notes, fail) };
     // serverless-offline sets IS_OFFLINE in every handler; code branches on it (README "The process.env.IS_OFFLINE variable").
     if (opts.offline) env.IS_OFFLINE = 'true';
     const t = fn.timeout ?? providerTimeout ?? DEFAULT_TIMEOUT_S;
@@ -222,6 +223,8 @@ function probe(serviceDir: string, modulePath: string): string | undefined {
 
 /** What CloudFormation references in environment values resolve to locally. */
 interface Symbols {
+  /** The serverless.yml file, for errors. */
+  file: string;
   service: string;
   stage: string;
   region: string;
@@ -237,82 +240,61 @@ function environmentOf(env: unknown, where: (string | number)[], sym: Symbols, n
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(env)) {
     if (v === null || v === undefined) continue;
-    out[k] = intrinsic(v, [...where, k], sym, notes, fail);
+    const value = intrinsic(v, [...where, k], sym, notes, fail);
+    if (value !== NO_VALUE) out[k] = value;
   }
   return out;
 }
 
-/** `Ref`, `Fn::Join`, `Fn::Sub` and `Fn::GetAtt` with what is known locally; anything else is an error naming the key. */
-function intrinsic(v: unknown, where: (string | number)[], sym: Symbols, notes: string[], fail: (w: (string | number)[], m: string) => never): string {
+/**
+ * A value with CloudFormation intrinsics evaluated by the template importer's evaluator, against
+ * what is known locally: pseudo parameters, `WebsocketsApi` (the API id), and `resources.Resources`
+ * (a resource's name property, a local ARN). Anything else is an error naming the key.
+ */
+function intrinsic(v: unknown, where: (string | number)[], sym: Symbols, notes: string[], fail: (w: (string | number)[], m: string) => never): string | typeof NO_VALUE {
   if (typeof v === 'string') return v;
   if (typeof v === 'number' || typeof v === 'boolean') return String(v);
-  const override = ` (override it: --set ${keyPath(where)}=VALUE)`;
-  if (!isObj(v) || Object.keys(v).length !== 1) return fail(where, `expected a text value, not ${JSON.stringify(v)}${override}`);
-  const [fn, arg] = Object.entries(v)[0]!;
+  const key = keyPath(where);
+  const override = ` (override it: --set ${key}=VALUE)`;
+  if (!isObj(v) || intrinsicName(v) === undefined) return fail(where, `expected a text value, not ${JSON.stringify(v)}${override}`);
   const resources = isObj(sym.sls.resources) && isObj(sym.sls.resources.Resources) ? (sym.sls.resources.Resources as Obj) : {};
-  const ref = (name: string): string => {
-    switch (name) {
-      case 'AWS::Region':
-        return sym.region;
-      case 'AWS::AccountId':
-        return sym.accountId;
-      case 'AWS::StackName':
-        return `${sym.service}-${sym.stage}`;
-      case 'AWS::Partition':
-        return 'aws';
-      case 'AWS::URLSuffix':
-        return 'amazonaws.com';
-      case 'WebsocketsApi':
-        return sym.apiId;
-    }
-    const res = resources[name];
-    if (isObj(res)) {
+  const pseudo: Record<string, string> = {
+    'AWS::Region': sym.region,
+    'AWS::AccountId': sym.accountId,
+    'AWS::StackName': `${sym.service}-${sym.stage}`,
+    'AWS::Partition': 'aws',
+    'AWS::URLSuffix': 'amazonaws.com',
+  };
+  const symbols: CfnSymbols = {
+    parameter: (name) => (Object.hasOwn(pseudo, name) ? pseudo[name] : undefined),
+    resourceRef(name) {
+      if (name === 'WebsocketsApi') return sym.apiId;
+      const res = resources[name];
+      if (!isObj(res)) return undefined;
       // A table, queue or bucket with an explicit name is referenced by that name.
       const props = isObj(res.Properties) ? res.Properties : {};
       for (const p of ['TableName', 'QueueName', 'BucketName', 'TopicName', 'FunctionName', 'Name']) {
         if (typeof props[p] === 'string') return props[p];
       }
-      notes.push(`${keyPath(where)}: Ref ${name} has no name property; its logical id "${name}" is used`);
+      notes.push(`${key}: Ref ${name} has no name property; its logical id "${name}" is used`);
       return name;
-    }
-    return fail(where, `Ref ${name}: no such parameter or resource can be resolved offline${override}`);
+    },
+    resourceAtt(res, attr) {
+      if (!isObj(resources[res])) return undefined;
+      if (attr !== 'Arn') return fail(where, `Fn::GetAtt ${res}.${attr} cannot be evaluated offline${override}`);
+      notes.push(`${key}: Fn::GetAtt ${res}.Arn given a local ARN`);
+      return `arn:aws:local:${sym.region}:${sym.accountId}:${symbols.resourceRef(res, key)!}`;
+    },
+    condition: (name) => fail(where, `condition ${name}: Conditions are not evaluated for serverless.yml values${override}`),
+    mappings: isObj(sym.sls.resources) && isObj(sym.sls.resources.Mappings) ? (sym.sls.resources.Mappings as Obj) : {},
+    region: sym.region,
   };
-  const sub = (template: string, vars: Obj): string =>
-    template.replace(/\$\{([^}]+)\}/g, (m, name: string) => {
-      if (name.startsWith('!')) return `\${${name.slice(1)}}`;
-      if (Object.hasOwn(vars, name)) return intrinsic(vars[name], where, sym, notes, fail);
-      if (name.includes('.')) {
-        const [res, attr] = [name.slice(0, name.indexOf('.')), name.slice(name.indexOf('.') + 1)];
-        return getAtt(res, attr);
-      }
-      return ref(name);
-    });
-  const getAtt = (res: string, attr: string): string => {
-    if (attr === 'Arn' && isObj(resources[res])) {
-      notes.push(`${keyPath(where)}: Fn::GetAtt ${res}.Arn given a local ARN`);
-      return `arn:aws:local:${sym.region}:${sym.accountId}:${ref(res)}`;
-    }
-    return fail(where, `Fn::GetAtt ${res}.${attr} cannot be evaluated offline${override}`);
-  };
-  switch (fn) {
-    case 'Ref':
-      return typeof arg === 'string' ? ref(arg) : fail(where, `Ref expects a name${override}`);
-    case 'Fn::Join': {
-      if (!Array.isArray(arg) || typeof arg[0] !== 'string' || !Array.isArray(arg[1])) return fail(where, `Fn::Join expects [separator, [values]]${override}`);
-      return (arg[1] as unknown[]).map((x) => intrinsic(x, where, sym, notes, fail)).join(arg[0]);
-    }
-    case 'Fn::Sub': {
-      if (typeof arg === 'string') return sub(arg, {});
-      if (Array.isArray(arg) && typeof arg[0] === 'string' && isObj(arg[1])) return sub(arg[0], arg[1]);
-      return fail(where, `Fn::Sub expects a template or [template, variables]${override}`);
-    }
-    case 'Fn::GetAtt': {
-      const parts = typeof arg === 'string' ? [arg.slice(0, arg.indexOf('.')), arg.slice(arg.indexOf('.') + 1)] : arg;
-      if (!Array.isArray(parts) || typeof parts[0] !== 'string' || typeof parts[1] !== 'string') return fail(where, `Fn::GetAtt expects [resource, attribute]${override}`);
-      return getAtt(parts[0], parts[1]);
-    }
-  }
-  return fail(where, `${fn} cannot be evaluated offline${override}`);
+  const ev = new Evaluator(symbols, sym.file, (_at, why) => fail(where, `${why}${override}`));
+  const r = ev.eval(v, key);
+  if (r === NO_VALUE) return r;
+  if (typeof r === 'string') return r;
+  if (typeof r === 'number' || typeof r === 'boolean') return String(r);
+  return fail(where, `expected a text value, got ${Array.isArray(r) ? 'a list' : 'a mapping'}${override}`);
 }
 
 /** `{ name | arn, identitySource }` or a function name / ARN → a Switchboard REQUEST authorizer. */

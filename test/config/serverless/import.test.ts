@@ -149,3 +149,33 @@ describe('serverless import: bad projects name the function and the key', () => 
     assert.equal(r.stdout, '');
   });
 });
+
+describe('serverless.yml environment intrinsics (the template importer\'s evaluator)', () => {
+  const yml = (env: string) =>
+    `service: svc\nprovider: { name: aws, region: eu-west-1 }\nfunctions:\n  send:\n    handler: src/chat.send\n    events: [{ websocket: $default }]\n    environment:\n${env}\nresources:\n  Resources:\n    Table: { Type: AWS::DynamoDB::Table, Properties: { TableName: chat } }\n`;
+
+  it('Ref, Fn::Join, Fn::Sub, Fn::GetAtt …Arn as before, and the evaluator\'s other functions; AWS::NoValue drops the variable', () => {
+    const r = loadServerless({
+      path: project(
+        yml(
+          `      API: { Ref: WebsocketsApi }\n      URL: { 'Fn::Join': ['', ['https://', { Ref: WebsocketsApi }, '.execute-api.', { Ref: 'AWS::Region' }, '.amazonaws.com/dev']] }\n` +
+            `      SUB: { 'Fn::Sub': ['\${AWS::StackName}/\${T}/\${!Lit}', { T: { Ref: Table } }] }\n      ARN: { 'Fn::GetAtt': [Table, Arn] }\n` +
+            `      PICK: { 'Fn::Select': [1, { 'Fn::Split': [',', 'a,b,c'] }] }\n      GONE: { Ref: 'AWS::NoValue' }`,
+        ),
+      ),
+      env: {},
+      offline: false,
+    });
+    const env = r.config.routes!.$default!.environment!;
+    assert.deepEqual(
+      { ...env },
+      { API: 'switchboard', URL: 'https://switchboard.execute-api.eu-west-1.amazonaws.com/dev', SUB: 'svc-dev/chat/${Lit}', ARN: 'arn:aws:local:eu-west-1:000000000000:chat', PICK: 'b' },
+    );
+  });
+
+  it('what cannot be evaluated offline names the key and how to override it', () => {
+    assert.match(errorOf(project(yml(`      X: { Ref: Nowhere }`))), /functions\.send\.environment\.X: Ref to "Nowhere".*\(override it: --set functions\.send\.environment\.X=VALUE\)/);
+    assert.match(errorOf(project(yml(`      X: { 'Fn::GetAtt': [Table, StreamArn] }`))), /functions\.send\.environment\.X: Fn::GetAtt Table\.StreamArn cannot be evaluated offline/);
+    assert.match(errorOf(project(yml(`      X: { 'Fn::ImportValue': shared }`))), /functions\.send\.environment\.X: Fn::ImportValue reads another deployed stack's exports/);
+  });
+});
