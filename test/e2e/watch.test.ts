@@ -6,6 +6,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import type { ConfigInput } from '../../src/config/schema.js';
 import { TestClient, until } from '../helpers/client.js';
 import { startGatewayProcess, type GatewayProcess } from '../helpers/process.js';
 
@@ -30,6 +31,14 @@ async function answerBecomes(client: TestClient, action: string, want: string, t
   assert.fail(`answer never became ${want}; saw ${seen.slice(-3).join(', ')}`);
 }
 
+/** A gateway process started with `--watch` over `routes`, a client connected, once it watches. */
+async function startWatching(routes: NonNullable<ConfigInput['routes']>): Promise<{ gw: GatewayProcess; client: TestClient }> {
+  const gw = await startGatewayProcess({ routes }, { args: ['--watch'] });
+  const client = await TestClient.connect(gw.url);
+  await until(() => gw.logRecords().some((r) => /watching \d+ handler files/.test(r.msg ?? '')), 'the watching log line', 20_000);
+  return { gw, client };
+}
+
 describe('--watch', () => {
   let gw: GatewayProcess;
   let client: TestClient;
@@ -37,12 +46,7 @@ describe('--watch', () => {
   before(async () => {
     writeHandlers('v1');
     writeFileSync(file('t.ts'), `const n: number = 1;\nexport async function handler() { return { statusCode: 200, body: 'ts' + n }; }\n`);
-    gw = await startGatewayProcess(
-      { routes: { js: { handler: file('h.mjs'), routeResponse: true }, ts: { handler: `${file('t.ts')}#handler`, routeResponse: true } } },
-      { args: ['--watch'] },
-    );
-    client = await TestClient.connect(gw.url);
-    await until(() => gw.logRecords().some((r) => /watching \d+ handler files/.test(r.msg ?? '')), 'the watching log line', 20_000);
+    ({ gw, client } = await startWatching({ js: { handler: file('h.mjs'), routeResponse: true }, ts: { handler: `${file('t.ts')}#handler`, routeResponse: true } }));
   });
 
   after(async () => {
@@ -105,17 +109,10 @@ describe('--watch with worker-isolated functions and per-function environments',
   before(async () => {
     writeWorker('w1');
     writeEnvFn('e1');
-    gw = await startGatewayProcess(
-      {
-        routes: {
-          wk: { handler: wfile('w.mjs'), isolation: 'worker', routeResponse: true, timeoutMs: 60_000 },
-          envfn: { handler: wfile('e.mjs'), environment: { GREETING: 'hello' }, routeResponse: true },
-        },
-      },
-      { args: ['--watch'] },
-    );
-    client = await TestClient.connect(gw.url);
-    await until(() => gw.logRecords().some((r) => /watching \d+ handler files/.test(r.msg ?? '')), 'the watching log line', 20_000);
+    ({ gw, client } = await startWatching({
+      wk: { handler: wfile('w.mjs'), isolation: 'worker', routeResponse: true, timeoutMs: 60_000 },
+      envfn: { handler: wfile('e.mjs'), environment: { GREETING: 'hello' }, routeResponse: true },
+    }));
   });
 
   after(async () => {
