@@ -19,3 +19,24 @@ export async function startRegistryNode(url: string, nodeId: string, keyPrefix =
   await node.start(NO_EVENTS);
   return { node, registry: new RedisRegistry({ node, stage: 'dev', timeoutMs: 1000 }) };
 }
+
+import pino from 'pino';
+import { createClusterServices, type ClusterParts, type ClusterTuning } from '../../src/cluster/cluster.js';
+import type { ConnectionRecord } from '../../src/cluster/seams.js';
+import { MemHub } from './mem-hub.js';
+
+/** A cluster node in this process: Redis registry + bus + node life, a MemHub, and the $disconnect calls it ran. */
+export interface TestNode {
+  services: ClusterParts;
+  hub: MemHub;
+  disconnects: Array<{ rec: ConnectionRecord; code: number; reason: string }>;
+}
+
+export async function startNode(url: string, nodeId: string, o: { keyPrefix?: string; config?: Partial<ClusterConfigInput>; tuning?: ClusterTuning } = {}): Promise<TestNode> {
+  const config = testConfig(url, { keyPrefix: o.keyPrefix ?? 'sb', ...o.config });
+  const services = createClusterServices(config, 'dev', 'api', { nodeId, reapLockMs: 1000, claimIdleMs: 1000, ...o.tuning });
+  const hub = new MemHub(services.registry, () => services.nodeId);
+  const disconnects: TestNode['disconnects'] = [];
+  await services.start({ hub, logger: pino({ level: 'silent' }), runDisconnect: async (rec, code, reason) => void disconnects.push({ rec, code, reason }) });
+  return { services, hub, disconnects };
+}
