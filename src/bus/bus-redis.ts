@@ -2,7 +2,7 @@ import type { SendOutcome } from '../connection/connection.js';
 import type { ClusterConfig } from '../cluster/config.js';
 import { encodeFrame, FrameType, type Frame, type FrameHeader } from '../cluster/frame.js';
 import type { ClusterLog, ClusterNode } from '../cluster/node.js';
-import { FANOUT, ROUTE, runScript } from '../cluster/scripts.js';
+import { command, FANOUT, ROUTE, runScript } from '../cluster/scripts.js';
 import { BusUnavailable, BusUnconfirmed, type Bus, type CloseOutcome, type ConnectionRecord, type Failure, type FanOutOutcome, type HubTarget, type Selector } from '../cluster/seams.js';
 
 /**
@@ -261,16 +261,15 @@ export class RedisBus implements Bus {
     if (nodes.size === 0) return [];
     const k = this.node.keys;
     const c = this.node.cmd;
-    const opts = { timeout: this.T };
     if ('all' in sel) {
-      const lists = await Promise.all([...nodes].map((n) => c.sendCommand<string[]>(['SMEMBERS', k.node(n)], opts)));
+      const lists = await Promise.all([...nodes].map((n) => command<string[]>(c, ['SMEMBERS', k.node(n)], this.T)));
       return lists.flat().map(String);
     }
     const key = 'principal' in sel ? k.principal(sel.principal) : 'group' in sel ? k.group(sel.group) : undefined;
     if (key === undefined) return [];
-    const ids = (await c.sendCommand<string[]>(['ZRANGE', key, '0', '-1'], opts)).map(String);
+    const ids = (await command<string[]>(c, ['ZRANGE', key, '0', '-1'], this.T)).map(String);
     if (ids.length === 0) return [];
-    const owners = await c.sendCommand<Array<string | null>>(['HMGET', k.loc, ...ids], opts);
+    const owners = await command<Array<string | null>>(c, ['HMGET', k.loc, ...ids], this.T);
     return ids.filter((_, i) => owners[i] !== null && nodes.has(String(owners[i])));
   }
 
@@ -368,7 +367,9 @@ function sendOutcome(o: FanOutOutcome): SendOutcome {
 function busError(err: unknown): Error {
   const kind = (err as Error)?.constructor?.name ?? '';
   const msg = (err as Error)?.message ?? String(err);
-  if (kind === 'ClientOfflineError' || kind === 'ClientClosedError' || kind === 'TimeoutError' || kind === 'AbortError') return new BusUnavailable(`Redis unavailable: ${msg}`);
+  // A deadline passed with the command maybe still queued in a stalled Redis: receivers drop
+  // requests older than the deadline, so it cannot be delivered late; answer 503 (retry-safe).
+  if (kind === 'RedisDeadline' || kind === 'ClientOfflineError' || kind === 'ClientClosedError' || kind === 'TimeoutError' || kind === 'AbortError') return new BusUnavailable(`Redis unavailable: ${msg}`);
   if (kind === 'SimpleError' || kind === 'ErrorReply' || kind === 'BlobError') return new BusUnavailable(`Redis refused the route script: ${msg}`);
   return new BusUnconfirmed(`Redis connection lost during the request; may have been delivered: ${msg}`);
 }

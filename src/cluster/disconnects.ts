@@ -1,3 +1,4 @@
+import { command } from './scripts.js';
 import type { ConnectionRecord } from './seams.js';
 import type { ClusterConfig } from './config.js';
 import type { ClusterLog, ClusterNode } from './node.js';
@@ -50,17 +51,16 @@ export class DisconnectWorker {
     if (this.running || this.stopped || !node.available()) return;
     this.running = true;
     const stream = node.keys.disconnects;
-    const opts = { timeout: config.requestTimeoutMs };
     try {
       if (!this.groupReady) {
-        await node.cmd.sendCommand(['XGROUP', 'CREATE', stream, GROUP, '0', 'MKSTREAM'], opts).catch((err: Error) => {
+        await command(node.cmd, ['XGROUP', 'CREATE', stream, GROUP, '0', 'MKSTREAM'], config.requestTimeoutMs).catch((err: Error) => {
           if (!err.message.startsWith('BUSYGROUP')) throw err;
         });
         this.groupReady = true;
       }
-      const claimed = await node.cmd.sendCommand<[string, Entry[], unknown]>(['XAUTOCLAIM', stream, GROUP, node.nodeId, String(this.o.claimIdleMs ?? 34_000), '0-0', 'COUNT', '50'], opts);
+      const claimed = await command<[string, Entry[], unknown]>(node.cmd, ['XAUTOCLAIM', stream, GROUP, node.nodeId, String(this.o.claimIdleMs ?? 34_000), '0-0', 'COUNT', '50'], config.requestTimeoutMs);
       await this.handle(claimed[1] ?? []);
-      const read = await node.cmd.sendCommand<Record<string, Entry[]> | Array<[string, Entry[]]> | null>(['XREADGROUP', 'GROUP', GROUP, node.nodeId, 'COUNT', '50', 'STREAMS', stream, '>'], opts);
+      const read = await command<Record<string, Entry[]> | Array<[string, Entry[]]> | null>(node.cmd, ['XREADGROUP', 'GROUP', GROUP, node.nodeId, 'COUNT', '50', 'STREAMS', stream, '>'], config.requestTimeoutMs);
       if (read !== null) await this.handle(Array.isArray(read) ? read.flatMap((x) => x[1]) : Object.values(read).flat());
     } catch (err) {
       if ((err as Error).message.startsWith('NOGROUP')) this.groupReady = false; // Redis lost the stream: recreate
@@ -86,8 +86,8 @@ export class DisconnectWorker {
         }
         this.handled++;
       }
-      await node.cmd.sendCommand(['XACK', stream, GROUP, entryId], { timeout: config.requestTimeoutMs });
-      await node.cmd.sendCommand(['XDEL', stream, entryId], { timeout: config.requestTimeoutMs });
+      await command(node.cmd, ['XACK', stream, GROUP, entryId], config.requestTimeoutMs);
+      await command(node.cmd, ['XDEL', stream, entryId], config.requestTimeoutMs);
     }
   }
 }

@@ -4,7 +4,7 @@ import type { ClusterConfig } from './config.js';
 import { newNodeId } from './config.js';
 import { decodeFrame, encodeFrame, FrameType, type Frame } from './frame.js';
 import { StageKeys } from './keys.js';
-import { HEARTBEAT, runScript, type Commands } from './scripts.js';
+import { command, HEARTBEAT, runScript, type Commands } from './scripts.js';
 
 type Client = ReturnType<typeof createClient>;
 type Level = 'info' | 'warn' | 'error';
@@ -131,9 +131,9 @@ export class ClusterNode {
     this.closed = true;
     clearInterval(this.timer);
     try {
-      await this.cmd.sendCommand(['ZREM', this.keys.nodes, this.nodeId], { timeout: this.c.requestTimeoutMs });
-      await this.cmd.sendCommand(['DEL', this.keys.info(this.nodeId)], { timeout: this.c.requestTimeoutMs });
-      await this.cmd.sendCommand(['PUBLISH', this.keys.ctl, encodeFrame(FrameType.NODE_LEFT, { node: this.nodeId, from: this.nodeId })], { timeout: this.c.requestTimeoutMs });
+      await command(this.cmd, ['ZREM', this.keys.nodes, this.nodeId], this.c.requestTimeoutMs);
+      await command(this.cmd, ['DEL', this.keys.info(this.nodeId)], this.c.requestTimeoutMs);
+      await command(this.cmd, ['PUBLISH', this.keys.ctl, encodeFrame(FrameType.NODE_LEFT, { node: this.nodeId, from: this.nodeId })], this.c.requestTimeoutMs);
     } catch (err) {
       this.log('warn', 'leave', { err: (err as Error).message }, 'cluster: could not announce leaving; peers will reap this node');
     }
@@ -151,7 +151,7 @@ export class ClusterNode {
 
   /** Publishes a frame on a node's channel (replies, peer requests). Rejects when Redis is unreachable. */
   publishTo(node: string, frame: Buffer): Promise<number> {
-    return this.cmd.sendCommand<number>(['PUBLISH', this.keys.channel(node), frame], { timeout: this.c.requestTimeoutMs });
+    return command<number>(this.cmd, ['PUBLISH', this.keys.channel(node), frame], this.c.requestTimeoutMs);
   }
 
   private newSubscriber(): Client {
@@ -294,6 +294,6 @@ export class ClusterNode {
   }
 
   private async writeInfo(): Promise<void> {
-    await this.cmd.sendCommand(['HSET', this.keys.info(this.nodeId), 'host', hostname(), 'pid', String(process.pid), 'started', String(Date.now())], { timeout: this.c.requestTimeoutMs }).catch(() => {});
+    await command(this.cmd, ['HSET', this.keys.info(this.nodeId), 'host', hostname(), 'pid', String(process.pid), 'started', String(Date.now())], this.c.requestTimeoutMs).catch(() => {});
   }
 }

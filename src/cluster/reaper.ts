@@ -1,7 +1,7 @@
 import type { ClusterConfig } from './config.js';
 import { encodeFrame, FrameType } from './frame.js';
 import type { ClusterLog, ClusterNode } from './node.js';
-import { REAP_BATCH, REAP_CANDIDATES, runScript } from './scripts.js';
+import { command, REAP_BATCH, REAP_CANDIDATES, runScript } from './scripts.js';
 
 export interface ReaperOptions {
   node: ClusterNode;
@@ -71,7 +71,7 @@ export class Reaper {
     const k = node.keys;
     const me = node.nodeId;
     const lockMs = this.o.lockMs ?? 30_000;
-    const got = await node.cmd.sendCommand(['SET', k.reap(x), me, 'NX', 'PX', String(lockMs)], { timeout: config.requestTimeoutMs });
+    const got = await command(node.cmd, ['SET', k.reap(x), me, 'NX', 'PX', String(lockMs)], config.requestTimeoutMs);
     if (got === null) return; // another reaper has it
     this.o.log?.('warn', `reap:${x}`, { node: x }, 'cluster: reaping a dead node; its connections get $disconnect (1006)');
     const announce = encodeFrame(FrameType.NODE_DEAD, { node: x, from: me });
@@ -84,7 +84,7 @@ export class Reaper {
         return;
       }
       if (this.o.afterBatch) await this.o.afterBatch(x);
-      await node.cmd.sendCommand(['PEXPIRE', k.reap(x), String(lockMs)], { timeout: config.requestTimeoutMs });
+      await command(node.cmd, ['PEXPIRE', k.reap(x), String(lockMs)], config.requestTimeoutMs);
     }
   }
 }

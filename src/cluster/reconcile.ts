@@ -1,3 +1,4 @@
+import { command } from './scripts.js';
 import type { RedisRegistry } from '../registry/registry-redis.js';
 import type { ClusterConfig } from './config.js';
 import type { ClusterNode } from './node.js';
@@ -29,7 +30,7 @@ export async function recover(o: ReconcileOptions): Promise<void> {
   const inRedis = new Set<string>();
   let cursor = '0';
   do {
-    const [next, ids] = await node.cmd.sendCommand<[string, string[]]>(['SSCAN', node.keys.node(node.nodeId), cursor, 'COUNT', '500'], { timeout: o.config.requestTimeoutMs });
+    const [next, ids] = await command<[string, string[]]>(node.cmd, ['SSCAN', node.keys.node(node.nodeId), cursor, 'COUNT', '500'], o.config.requestTimeoutMs);
     cursor = String(next);
     for (const id of ids) inRedis.add(String(id));
   } while (cursor !== '0');
@@ -52,7 +53,7 @@ export async function rebuild(o: ReconcileOptions): Promise<void> {
     const window = String(2 * config.leaseMs);
     let n = 0;
     for (const rec of o.records()) {
-      if (n++ % 200 === 0) await node.cmd.sendCommand(['SET', node.keys.rebuild, '1', 'PX', window], { timeout: config.requestTimeoutMs });
+      if (n++ % 200 === 0) await command(node.cmd, ['SET', node.keys.rebuild, '1', 'PX', window], config.requestTimeoutMs);
       await registry.project(rec, registry.seqs.get(rec.id) ?? rec.seq);
     }
   } finally {

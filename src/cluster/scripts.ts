@@ -267,16 +267,32 @@ export interface Commands {
   sendCommand<T = unknown>(args: ReadonlyArray<string | Buffer>, options?: { timeout?: number; abortSignal?: AbortSignal }): Promise<T>;
 }
 
+/** Redis did not answer by the caller's deadline (the command may still run later: callers guard with a stale-request drop). */
+export class RedisDeadline extends Error {
+  override name = 'RedisDeadline';
+}
+
+/**
+ * One command with a hard deadline. node-redis's own `timeout` does not fire for a command
+ * already written to a stalled server (SIGSTOP, frozen network), so the deadline is raced here.
+ */
+export function command<T>(c: Commands, args: ReadonlyArray<string | Buffer>, timeoutMs: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new RedisDeadline(`Redis did not answer ${String(args[0])} within ${timeoutMs} ms`)), timeoutMs);
+  });
+  return Promise.race([c.sendCommand<T>(args, { timeout: timeoutMs }), deadline]).finally(() => clearTimeout(timer));
+}
+
 /**
  * Runs a script with EVALSHA, loading it with EVAL on NOSCRIPT (a restarted or flushed Redis has
  * forgotten it). `keyOfSlot` is one key of the stage (routing in a Redis Cluster).
  */
-export async function runScript<T>(c: Commands, s: Script, keyOfSlot: string, args: ReadonlyArray<string | Buffer>, timeout?: number): Promise<T> {
-  const opts = timeout === undefined ? undefined : { timeout };
+export async function runScript<T>(c: Commands, s: Script, keyOfSlot: string, args: ReadonlyArray<string | Buffer>, timeoutMs: number): Promise<T> {
   try {
-    return await c.sendCommand<T>(['EVALSHA', s.sha, '1', keyOfSlot, ...args], opts);
+    return await command<T>(c, ['EVALSHA', s.sha, '1', keyOfSlot, ...args], timeoutMs);
   } catch (err) {
     if (!(err instanceof Error) || !err.message.startsWith('NOSCRIPT')) throw err;
-    return c.sendCommand<T>(['EVAL', s.source, '1', keyOfSlot, ...args], opts);
+    return command<T>(c, ['EVAL', s.source, '1', keyOfSlot, ...args], timeoutMs);
   }
 }

@@ -1,6 +1,6 @@
 import type { Identity } from '../connection/connection.js';
 import type { ClusterNode } from '../cluster/node.js';
-import { CONN_ADD, CONN_REMOVE, JOIN, LEAVE, runScript, SET_PRINCIPAL } from '../cluster/scripts.js';
+import { command, CONN_ADD, CONN_REMOVE, JOIN, LEAVE, runScript, SET_PRINCIPAL } from '../cluster/scripts.js';
 import { InvalidCursor, type ConnectionListing, type ConnectionRecord, type ListPage, type ListQuery, type Registry } from '../cluster/seams.js';
 
 /** The registry could not be reached: callers answer 503 (a handshake is refused before $connect). */
@@ -109,13 +109,13 @@ export class RedisRegistry implements Registry {
 
   async get(id: string): Promise<ConnectionRecord | undefined> {
     this.need();
-    const h = await this.node.cmd.sendCommand<Record<string, string> | null>(['HGETALL', this.node.keys.conn(id)], { timeout: this.timeoutMs }).catch(unavailable);
+    const h = await command<Record<string, string> | null>(this.node.cmd, ['HGETALL', this.node.keys.conn(id)], this.timeoutMs).catch(unavailable);
     return h && Object.keys(h).length > 0 ? this.parse(id, h) : undefined;
   }
 
   async count(): Promise<number> {
     this.need();
-    return Number(await this.node.cmd.sendCommand(['ZCARD', this.node.keys.all], { timeout: this.timeoutMs }).catch(unavailable));
+    return Number(await command(this.node.cmd, ['ZCARD', this.node.keys.all], this.timeoutMs).catch(unavailable));
   }
 
   async setPrincipal(id: string, principalId: string): Promise<void> {
@@ -137,12 +137,11 @@ export class RedisRegistry implements Registry {
     const k = this.node.keys;
     const key = q.principal !== undefined ? k.principal(q.principal) : q.group !== undefined ? k.group(q.group) : k.all;
     const cmd = this.node.cmd;
-    const rows = await cmd
-      .sendCommand<Array<[string, number]> | string[]>(['ZRANGE', key, `(${after}`, '+inf', 'BYSCORE', 'LIMIT', '0', String(q.limit + 1), 'WITHSCORES'], { timeout: this.timeoutMs })
+    const rows = await command<Array<[string, number]> | string[]>(cmd, ['ZRANGE', key, `(${after}`, '+inf', 'BYSCORE', 'LIMIT', '0', String(q.limit + 1), 'WITHSCORES'], this.timeoutMs)
       .catch(unavailable);
     const pairs = pairsOf(rows);
     const page = pairs.slice(0, q.limit);
-    const hashes = await Promise.all(page.map(([id]) => cmd.sendCommand<Record<string, string> | null>(['HGETALL', k.conn(id)], { timeout: this.timeoutMs }))).catch(unavailable);
+    const hashes = await Promise.all(page.map(([id]) => command<Record<string, string> | null>(cmd, ['HGETALL', k.conn(id)], this.timeoutMs))).catch(unavailable);
     const items: ConnectionListing[] = [];
     page.forEach(([id], i) => {
       const h = hashes[i];
