@@ -3,7 +3,8 @@ import type { ClusterConfig } from '../cluster/config.js';
 import { encodeFrame, FrameType, type Frame, type FrameHeader } from '../cluster/frame.js';
 import type { ClusterLog, ClusterNode } from '../cluster/node.js';
 import { command, FANOUT, ROUTE, runScript } from '../cluster/scripts.js';
-import { BusUnavailable, BusUnconfirmed, type Bus, type CloseOutcome, type ConnectionRecord, type Failure, type FanOutOutcome, type HubTarget, type Selector } from '../cluster/seams.js';
+import { BusUnavailable, BusUnconfirmed, type Bus, type CloseOutcome, type Failure, type FanOutOutcome, type HubTarget, type Selector } from '../bus/bus.js';
+import { type ConnectionRecord } from '../registry/registry.js';
 
 /**
  * Too many bus requests in flight on this node. A BusUnavailable (nothing was attempted), so a

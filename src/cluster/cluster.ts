@@ -8,7 +8,8 @@ import { StageKeys } from './keys.js';
 import { ClusterNode, type ClusterLog } from './node.js';
 import { Reaper } from './reaper.js';
 import { rebuild, recover } from './reconcile.js';
-import type { Bus, ConnectionRecord, HubTarget, Registry } from './seams.js';
+import type { Bus, HubTarget } from '../bus/bus.js';
+import type { ConnectionRecord, Registry } from '../registry/registry.js';
 
 /** What cluster mode gives the gateway: a registry and a bus backed by Redis, and the node's life. */
 export interface ClusterServices {

@@ -1,5 +1,5 @@
 import { command } from './scripts.js';
-import type { ConnectionRecord } from './seams.js';
+import type { ConnectionRecord } from '../registry/registry.js';
 import type { ClusterConfig } from './config.js';
 import type { ClusterLog, ClusterNode } from './node.js';
 

@@ -63,6 +63,8 @@ export class ClusterNode {
   private resubscribing = false;
   /** Since when Redis has answered heartbeats without a break (0: not now). The reaper waits out a grace after it. */
   connectedSince = 0;
+  /** Ids this process had before it was fenced (records naming them are re-homed to the current id). */
+  readonly formerIds = new Set<string>();
   /** Heartbeats are skipped (tests: a frozen node whose sockets stay open). */
   heartbeatPaused = false;
 
@@ -266,6 +268,7 @@ export class ClusterNode {
       await this.events?.dead(old);
     } finally {
       await this.sub.unsubscribe().catch(() => {});
+      this.formerIds.add(old);
       this.nodeId = newNodeId();
       this.gen = '';
       try {

@@ -2,7 +2,7 @@ import { command } from './scripts.js';
 import type { RedisRegistry } from '../registry/registry-redis.js';
 import type { ClusterConfig } from './config.js';
 import type { ClusterNode } from './node.js';
-import type { ConnectionRecord } from './seams.js';
+import type { ConnectionRecord } from '../registry/registry.js';
 
 export interface ReconcileOptions {
   node: ClusterNode;

@@ -1,7 +1,7 @@
 import type { Identity } from '../connection/connection.js';
 import type { ClusterNode } from '../cluster/node.js';
 import { command, CONN_ADD, CONN_REMOVE, JOIN, LEAVE, runScript, SET_PRINCIPAL } from '../cluster/scripts.js';
-import { InvalidCursor, type ConnectionListing, type ConnectionRecord, type ListPage, type ListQuery, type Registry } from '../cluster/seams.js';
+import { InvalidCursor, type ConnectionListing, type ConnectionRecord, type ListPage, type ListQuery, type Registry } from '../registry/registry.js';
 
 /** The registry could not be reached: callers answer 503 (a handshake is refused before $connect). */
 export class RegistryUnavailable extends Error {
@@ -69,7 +69,9 @@ export class RedisRegistry implements Registry {
   /** Writes (or rewrites) one owned connection's record and indexes; `seq` given on re-projection. */
   async project(rec: ConnectionRecord, seq?: number): Promise<number> {
     const k = this.node.keys;
-    const args: string[] = [k.base, rec.id, this.node.nodeId, seq === undefined ? '' : String(seq), rec.principalId ?? '', rec.groups && rec.groups.length > 0 ? JSON.stringify(rec.groups) : ''];
+    // The record names its node; a node fenced and rejoined under a new id re-homes the records of its old id.
+    const owner = rec.nodeId !== '' && !this.node.formerIds.has(rec.nodeId) ? rec.nodeId : this.node.nodeId;
+    const args: string[] = [k.base, rec.id, owner, seq === undefined ? '' : String(seq), rec.principalId ?? '', rec.groups && rec.groups.length > 0 ? JSON.stringify(rec.groups) : ''];
     const id = rec.identity;
     args.push('ca', String(rec.connectedAt), 'ip', id.sourceIp);
     if (id.userAgent !== undefined) args.push('ua', id.userAgent);
@@ -99,10 +101,10 @@ export class RedisRegistry implements Registry {
     }
   }
 
-  /** conn_remove for this node's record; true when this call removed it. */
+  /** conn_remove for an owned record; true when this call removed it (false: gone already, e.g. reaped). */
   async removeNow(id: string): Promise<boolean> {
     const k = this.node.keys;
-    const r = Number(await runScript<number>(this.node.cmd, CONN_REMOVE, k.seq, [k.base, id, this.node.nodeId], this.timeoutMs));
+    const r = Number(await runScript<number>(this.node.cmd, CONN_REMOVE, k.seq, [k.base, id, ''], this.timeoutMs));
     this.pendingRemovals.delete(id);
     return r === 1;
   }

@@ -22,7 +22,7 @@ export async function startRegistryNode(url: string, nodeId: string, keyPrefix =
 
 import pino from 'pino';
 import { createClusterServices, type ClusterParts, type ClusterTuning } from '../../src/cluster/cluster.js';
-import type { ConnectionRecord } from '../../src/cluster/seams.js';
+import type { ConnectionRecord } from '../../src/registry/registry.js';
 import { MemHub } from './mem-hub.js';
 
 /** A cluster node in this process: Redis registry + bus + node life, a MemHub, and the $disconnect calls it ran. */

@@ -1,4 +1,5 @@
-import type { CloseOutcome, ConnectionRecord, FanOutOutcome, Failure, HubTarget, Selector } from '../../src/cluster/seams.js';
+import type { CloseOutcome, FanOutOutcome, Failure, HubTarget, Selector } from '../../src/bus/bus.js';
+import type { ConnectionRecord } from '../../src/registry/registry.js';
 import type { RedisRegistry } from '../../src/registry/registry-redis.js';
 
 interface Conn {

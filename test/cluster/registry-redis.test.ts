@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import type { ClusterNode } from '../../src/cluster/node.js';
-import { InvalidCursor, type ConnectionRecord } from '../../src/cluster/seams.js';
+import { InvalidCursor, type ConnectionRecord } from '../../src/registry/registry.js';
 import type { RedisRegistry } from '../../src/registry/registry-redis.js';
 import { startRedis, type RedisServer } from '../helpers/redis-server.js';
 import { startRegistryNode } from './harness.js';
