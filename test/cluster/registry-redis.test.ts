@@ -92,7 +92,7 @@ describe('RedisRegistry', () => {
         cursor = page.cursor;
         if (pages === 1) {
           await r.remove('c0');
-          await other.registry.add(record('late'));
+          await other.registry.add(record('late', undefined, { nodeId: 'n2' }));
         }
         pages++;
       } while (cursor !== undefined);
