@@ -7,11 +7,13 @@ import { createAuthorize } from './auth/authorizer.js';
 import { CredentialStore, type Credential } from './auth/credentials.js';
 import { hasDotSegment, SigV4Verifier } from './auth/sigv4.js';
 import { LocalBus } from './bus/bus-local.js';
+import type { Bus } from './bus/bus.js';
 import { importTemplate } from './config/cloudformation/index.js';
 import { ConfigError, validateConfig } from './config/load.js';
 import { loadServerless, type ServerlessOptions } from './config/serverless/index.js';
 import type { Config, ConfigInput } from './config/schema.js';
 import { createDirectiveApplier } from './connection/directives.js';
+import { Hub } from './connection/hub.js';
 import { newRequestId } from './connection/ids.js';
 import { ConnectionLifecycle } from './connection/lifecycle.js';
 import type { ApiInfo } from './events/events.js';
@@ -33,6 +35,7 @@ import { NOOP_METRICS, PromMetrics } from './observability/metrics.js';
 import { AccessLog } from './observability/access-log.js';
 import { createLogger, type Logger } from './observability/logger.js';
 import { MemoryRegistry } from './registry/registry-memory.js';
+import type { Registry } from './registry/registry.js';
 import { buildRouteTable } from './routing/route-table.js';
 import { Transport } from './transport/server.js';
 
@@ -59,6 +62,15 @@ export interface GatewayOptions {
   logger?: Logger;
   /** Environment read for `management.credentialsFromEnv`; default process.env. */
   env?: NodeJS.ProcessEnv;
+  /**
+   * Where connection records live; default: a MemoryRegistry of this gateway's own. Several
+   * in-process nodes may share one. The gateway starts it and closes it when it closes.
+   */
+  registry?: Registry;
+  /** Carries management operations to the node holding a connection; default: LocalBus (one node). Started with this node's hub, closed with the gateway. */
+  bus?: Bus;
+  /** This node's id in records (`nodeId`); default: the bus's node id (`local` for LocalBus). */
+  nodeId?: string;
 }
 
 /** A running gateway. */
@@ -182,12 +194,17 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
   if (imported) logger.info({ file: imported.file, stage: config.stage, offline: imported.offline, notes: imported.notes }, 'serverless project imported');
   const counters = new Counters();
   const logLimiter = new LogLimiter(logger, counters);
+  // One process by default: its own memory registry and a bus that calls its hub directly.
+  const registry: Registry = opts.registry ?? new MemoryRegistry();
+  const bus: Bus = opts.bus ?? new LocalBus(opts.nodeId);
+  const nodeId = opts.nodeId ?? bus.nodeId;
+  const hub = new Hub({ registry, counters, logLimiter });
   const api: ApiInfo = { apiId: config.apiId, stage: config.stage, region: config.region, accountId: config.accountId };
   const accessLog = new AccessLog(logger, config.logging.accessLog, api);
   let lifecycle!: ConnectionLifecycle;
   // Metrics only with the admin listener (their only reader); otherwise every hook is a no-op.
   const promMetrics = config.admin
-    ? new PromMetrics({ stage: config.stage, connectionsOpen: () => lifecycle.table.size, traffic: () => lifecycle.traffic(), sendBufferBytes: () => lifecycle.budget.total, counters })
+    ? new PromMetrics({ stage: config.stage, connectionsOpen: () => hub.size, traffic: () => lifecycle.traffic(), sendBufferBytes: () => lifecycle.budget.total, counters })
     : undefined;
   const metrics = promMetrics ?? NOOP_METRICS;
 
@@ -246,14 +263,11 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     restoreEnv();
     throw err;
   }
-  const registry = new MemoryRegistry();
   promMetrics?.bindRoutes(routes.all());
-  const bus = new LocalBus((id) => lifecycle.table.get(id));
   const management = new ManagementApi({
     stage: config.stage,
     messageBytes: config.limits.messageBytes,
     requestBodyTimeoutMs: config.limits.requestBodyTimeoutMs,
-    registry,
     bus,
     logger,
     verifier: config.management.auth === 'sigv4' ? new SigV4Verifier({ credentials: store, regions: config.management.regions }) : null,
@@ -317,12 +331,13 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     routes,
     limits: config.limits,
     domainName: config.domainName,
-    nodeId: 'local',
+    nodeId,
     transport,
     registry,
+    hub,
     logger,
     authorize,
-    applyDirectives: createDirectiveApplier(registry),
+    applyDirectives: createDirectiveApplier(hub),
     counters,
     logLimiter,
     trustProxy: config.trustProxy.length > 0 ? new TrustProxy(config.trustProxy) : undefined,
@@ -332,8 +347,12 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
 
   let port: number;
   try {
+    await registry.start();
+    await bus.start(hub);
     port = await transport.listen();
   } catch (err) {
+    await bus.close().catch(() => {});
+    await registry.close().catch(() => {});
     await httpPool.close();
     await runtime.close();
     logLimiter.close();
@@ -351,7 +370,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
   if (config.admin && promMetrics) {
     const adminRoutes: AdminRoute[] = [
       ...observabilityRoutes({ metricsText: () => promMetrics.text(), metricsContentType: promMetrics.contentType, isReady, metricsAuth: true }),
-      ...adminApiRoutes({ registry, bus, messageBytes: config.limits.messageBytes, stats: () => ({ connections: lifecycle.table.size, ...lifecycle.traffic() }), counters, logLimiter }),
+      ...adminApiRoutes({ registry, bus, messageBytes: config.limits.messageBytes, stats: () => ({ connections: hub.size, ...lifecycle.traffic() }), counters, logLimiter }),
       ...dashboardRoutes(),
     ];
     admin = new AdminServer({ host: config.admin.host, port: config.admin.port, token: config.admin.token, routes: adminRoutes, logger, logLimiter, counters, bodyBytes: config.limits.messageBytes, bodyTimeoutMs: config.limits.requestBodyTimeoutMs });
@@ -359,6 +378,8 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
       adminUrl = `http://${urlHostOf(config.admin.host)}:${await admin.listen()}`;
     } catch (err) {
       await transport.close();
+      await bus.close();
+      await registry.close();
       await httpPool.close();
       await runtime.close();
       logLimiter.close();
@@ -390,6 +411,8 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     await runtime.start(config.handlerEnvironment ? hookOptions : undefined);
   } catch (err) {
     await transport.close();
+    await bus.close();
+    await registry.close();
     await httpPool.close();
     await runtime.close();
     await admin?.close();
@@ -410,7 +433,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     config,
     logger,
     counters,
-    connectionCount: () => lifecycle.table.size,
+    connectionCount: () => hub.size,
     workers: { modules: () => runtime.workerModules(), reload: (files) => runtime.reloadWorkers(files) },
     adminUrl,
     close: () =>
@@ -419,6 +442,8 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
         // The listener stays open while draining: new handshakes get 503 and handlers still
         // finishing can call the management API.
         await lifecycle.shutdown(config.shutdown.graceSeconds * 1000);
+        await bus.close();
+        await registry.close();
         await transport.close();
         await admin?.close();
         promMetrics?.close();

@@ -1,30 +1,52 @@
-import { Connection, type SendOutcome } from '../connection/connection.js';
-import type { Bus, FanOutOutcome, TargetRef } from './bus.js';
+import type { SendOutcome } from '../connection/connection.js';
+import type { ConnectionRecord } from '../registry/registry.js';
+import { BusUnavailable, type Bus, type CloseOutcome, type FanOutOutcome, type HubTarget, type Selector } from './bus.js';
 
-/** The bus of a single process: every connection is local, so operations are direct calls. */
+/** The bus of a single process: every connection is on this node, so operations are direct calls on its hub. */
 export class LocalBus implements Bus {
-  constructor(private readonly lookup: (connectionId: string) => Connection | undefined) {}
+  private hub: HubTarget | undefined;
 
-  send(_nodeId: string, connectionId: string, data: Buffer | string, binary: boolean): SendOutcome {
-    const conn = this.lookup(connectionId);
-    return conn === undefined ? 'gone' : conn.send(data, binary);
+  constructor(readonly nodeId = 'local') {}
+
+  async start(hub: HubTarget): Promise<void> {
+    this.hub = hub;
   }
 
-  sendMany(targets: readonly TargetRef[], data: Buffer | string, binary: boolean): FanOutOutcome {
-    const out: FanOutOutcome = { sent: 0, failed: [] };
-    const now = Date.now();
-    for (let i = 0; i < targets.length; i++) {
-      const t = targets[i]!;
-      // In one process the registry's records are the connections themselves: no lookup needed.
-      const conn = t instanceof Connection ? t : this.lookup(t.id);
-      const outcome = conn === undefined ? 'gone' : conn.send(data, binary, now);
-      if (outcome === 'ok') out.sent++;
-      else out.failed.push({ connectionId: t.id, reason: outcome });
-    }
-    return out;
+  async close(): Promise<void> {
+    this.hub = undefined;
   }
 
-  close(_nodeId: string, connectionId: string, code: number, reason: string): boolean {
-    return this.lookup(connectionId)?.close(code, reason) ?? false;
+  async send(connectionId: string, data: Buffer | string, binary: boolean): Promise<SendOutcome> {
+    const out = this.target().send({ id: connectionId }, data, binary);
+    return out.sent === 1 ? 'ok' : (out.failed[0]?.reason as SendOutcome | undefined) ?? 'gone';
+  }
+
+  async disconnect(connectionId: string, code: number, reason: string): Promise<boolean> {
+    return this.target().close({ id: connectionId }, code, reason).closed === 1;
+  }
+
+  async info(connectionId: string): Promise<ConnectionRecord | undefined> {
+    return this.target().info(connectionId);
+  }
+
+  async join(connectionId: string, group: string): Promise<boolean> {
+    return this.target().join(connectionId, group);
+  }
+
+  async leave(connectionId: string, group: string): Promise<void> {
+    return this.target().leave(connectionId, group);
+  }
+
+  async fanOut(sel: Selector, data: Buffer | string, binary: boolean): Promise<FanOutOutcome> {
+    return this.target().send(sel, data, binary);
+  }
+
+  async disconnectAll(sel: Selector, code: number, reason: string): Promise<CloseOutcome> {
+    return this.target().close(sel, code, reason);
+  }
+
+  private target(): HubTarget {
+    if (this.hub === undefined) throw new BusUnavailable('the bus is not started');
+    return this.hub;
   }
 }

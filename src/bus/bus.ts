@@ -1,31 +1,59 @@
 import type { SendOutcome } from '../connection/connection.js';
+import type { ConnectionRecord } from '../registry/registry.js';
 
-/** Where a connection lives: enough for the bus to reach it. */
-export interface TargetRef {
-  readonly id: string;
-  readonly nodeId: string;
-}
+/** Which connections an operation applies to; `except` leaves one connection out (the sender, usually). */
+export type Selector =
+  | { id: string; except?: string }
+  | { principal: string; except?: string }
+  | { group: string; except?: string }
+  | { all: true; except?: string };
 
-/** How a fan-out went. */
-export interface FanOutOutcome {
-  sent: number;
-  failed: Array<{ connectionId: string; reason: 'gone' | 'full' }>;
+/** Why a recipient did not get a message: closed, buffer full, or on a node that did not confirm in time. */
+export type FailReason = 'gone' | 'full' | 'unknown';
+export interface Failure { connectionId: string; reason: FailReason }
+export interface FanOutOutcome { sent: number; failed: Failure[] }
+export interface CloseOutcome { closed: number; failed: Failure[] }
+
+/** Nothing was attempted (Redis down, owner suspected, no subscriber): safe to retry. Management answers 503 ServiceUnavailableException. */
+export class BusUnavailable extends Error { override name = 'BusUnavailable' }
+/** Attempted but the outcome is unknown (no reply in time). Management answers 500 InternalServerErrorException "may have been delivered". */
+export class BusUnconfirmed extends Error { override name = 'BusUnconfirmed' }
+
+/**
+ * What a bus delivers to on the node it runs on: the local hub. Synchronous where it touches only memory.
+ * join/leave are async because the owner also writes the registry.
+ */
+export interface HubTarget {
+  /** For `{id}`: `failed[0].reason` says gone/full. */
+  send(sel: Selector, data: Buffer | string, binary: boolean): FanOutOutcome;
+  close(sel: Selector, code: number, reason: string): CloseOutcome;
+  /** Exact (live lastActiveAt), open connections only. */
+  info(connectionId: string): ConnectionRecord | undefined;
+  /** false: not open here. */
+  join(connectionId: string, group: string): Promise<boolean>;
+  leave(connectionId: string, group: string): Promise<void>;
+  has(connectionId: string): boolean;
 }
 
 /**
- * Carries an operation to the node that holds the socket: a direct call in one process,
- * Redis pub/sub in a cluster. The management API uses only this and the registry, never
- * sockets, so it works the same on every node.
+ * Carries an operation to the node(s) holding the sockets. The management API and admin API use only
+ * the bus (operations) and the registry (lookups, listing), never sockets.
+ * Infrastructure failures are thrown: BusUnavailable (→503), BusUnconfirmed (→500).
  */
 export interface Bus {
-  /** Sends one message to a connection on `nodeId`. */
-  send(nodeId: string, connectionId: string, data: Buffer | string, binary: boolean): SendOutcome | Promise<SendOutcome>;
-  /**
-   * Sends one message to many connections (group, principal, broadcast): one call for the
-   * batch, so a cluster bus can publish once per node instead of once per member. Connections
-   * that could not take it are returned with why; nothing is dropped silently.
-   */
-  sendMany(targets: readonly TargetRef[], data: Buffer | string, binary: boolean): FanOutOutcome | Promise<FanOutOutcome>;
-  /** Closes a connection on `nodeId` with a code and reason; false when it was not open. */
-  close(nodeId: string, connectionId: string, code: number, reason: string): boolean | Promise<boolean>;
+  readonly nodeId: string;
+  /** Binds the local hub and starts receiving (subscriptions in a cluster). */
+  start(hub: HubTarget): Promise<void>;
+  /** Stops receiving; pending requests end with BusUnavailable. */
+  close(): Promise<void>;
+  send(connectionId: string, data: Buffer | string, binary: boolean): Promise<SendOutcome>;
+  /** Starts closing one connection with code/reason; false when it was not open. */
+  disconnect(connectionId: string, code: number, reason: string): Promise<boolean>;
+  /** The record from the owner (exact lastActiveAt), undefined when not open. */
+  info(connectionId: string): Promise<ConnectionRecord | undefined>;
+  join(connectionId: string, group: string): Promise<boolean>;
+  leave(connectionId: string, group: string): Promise<void>;
+  /** Group/principal/broadcast send: once per node, not per member; results summed over nodes. */
+  fanOut(sel: Selector, data: Buffer | string, binary: boolean): Promise<FanOutOutcome>;
+  disconnectAll(sel: Selector, code: number, reason: string): Promise<CloseOutcome>;
 }

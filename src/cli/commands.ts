@@ -1,6 +1,6 @@
-import { SwitchboardClient, SwitchboardError, type ConnectionPage, type ListedConnection, type PageOptions } from '../client/index.js';
+import { SwitchboardClient, SwitchboardError, type CloseResult, type ConnectionPage, type ListedConnection, type PageOptions } from '../client/index.js';
 import { adminOf, dataArgument, endpointOf, intOption, parseCommand, UsageError, type Parsed } from './options.js';
-import { connectionDetails, connectionTable, count, json, processOutput, sendSummary, type Output } from './output.js';
+import { closeFailures, connectionDetails, connectionTable, count, json, processOutput, sendSummary, type Output } from './output.js';
 
 /** What a management subcommand runs with. */
 interface Context {
@@ -15,7 +15,8 @@ interface Subcommand {
   usage: string;
   args: string[];
   options?: Parameters<typeof parseCommand>[3];
-  run(ctx: Context): Promise<void>;
+  /** Resolves with the exit code when it is not 0. */
+  run(ctx: Context): Promise<void | number>;
 }
 
 const LIST_OPTIONS = { limit: { type: 'string' }, all: { type: 'boolean' }, 'next-token': { type: 'string' } } as const;
@@ -121,6 +122,7 @@ const COMMANDS: Record<string, Record<string, Subcommand>> = {
         const o = closeOptions(ctx.values);
         const r = await ctx.client.principal(ctx.args[0]!).close({ ...o, exclude: ctx.values.exclude as string | undefined });
         ctx.out.out(ctx.values.json ? json(r) : `closed ${count(r.closed)} of ${ctx.args[0]} with ${describeClose(o)}\n`);
+        return unconfirmed(ctx, r);
       },
     },
   },
@@ -169,6 +171,7 @@ const COMMANDS: Record<string, Record<string, Subcommand>> = {
         const o = closeOptions(ctx.values);
         const r = await ctx.client.group(ctx.args[0]!).close({ ...o, exclude: ctx.values.exclude as string | undefined });
         ctx.out.out(ctx.values.json ? json(r) : `closed ${count(r.closed)} of group ${ctx.args[0]} with ${describeClose(o)}\n`);
+        return unconfirmed(ctx, r);
       },
     },
   },
@@ -224,7 +227,8 @@ export interface RunOptions {
 
 /**
  * Runs `switchboard <command> [sub] …` for a management command. Answers the exit code:
- * 0 done, 1 the call failed (the gateway refused it or could not be reached), 2 usage error.
+ * 0 done, 1 the call failed (the gateway refused it or could not be reached) or a bulk close has
+ * members whose node did not confirm it (`failed`), 2 usage error.
  */
 export async function runManagementCommand(command: string, rest: string[], opts: RunOptions = {}): Promise<number> {
   const env = opts.env ?? process.env;
@@ -263,8 +267,7 @@ export async function runManagementCommand(command: string, rest: string[], opts
       if (err instanceof TypeError) throw new UsageError(err.message);
       throw err;
     }
-    await sub.run({ client, args: parsed.positionals, values: parsed.values, out });
-    return 0;
+    return (await sub.run({ client, args: parsed.positionals, values: parsed.values, out })) ?? 0;
   } catch (err) {
     if (err instanceof UsageError) {
       out.err(`switchboard: ${err.message}\n`);
@@ -273,6 +276,14 @@ export async function runManagementCommand(command: string, rest: string[], opts
     out.err(`switchboard: ${describeError(err)}\n`);
     return 1;
   }
+}
+
+/** A bulk close some of whose members were not confirmed: named on stderr, exit code 1 (0 when all were). */
+function unconfirmed(ctx: Context, r: CloseResult): number {
+  const text = closeFailures(r);
+  if (text === '') return 0;
+  ctx.out.err(text);
+  return 1;
 }
 
 /** One line saying why a call failed. */

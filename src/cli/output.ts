@@ -1,4 +1,4 @@
-import type { ConnectionDetails, ListedConnection, SendResult } from '../client/index.js';
+import type { CloseResult, ConnectionDetails, ListedConnection, SendResult } from '../client/index.js';
 
 /** Where a command writes: stdout for results, stderr for notes (so `--json` output stays parseable). */
 export interface Output {
@@ -36,8 +36,16 @@ export function connectionDetails(c: ConnectionDetails): string {
 /** A fan-out's result: how many were sent to, then one line per recipient that was not. */
 export function sendSummary(r: SendResult): string {
   const lines = [`sent to ${r.sent} connection${r.sent === 1 ? '' : 's'}${r.failed.length ? `, ${r.failed.length} failed` : ''}`];
-  for (const f of r.failed) lines.push(`  ${f.connectionId}: ${f.reason === 'full' ? 'send buffer full' : 'gone'}`);
+  for (const f of r.failed) lines.push(`  ${f.connectionId}: ${FAIL_TEXT[f.reason]}`);
   return lines.join('\n') + '\n';
+}
+
+const FAIL_TEXT = { full: 'send buffer full', gone: 'gone', unknown: 'unknown (its node did not confirm in time)' } as const;
+
+/** The members a bulk close could not confirm, one per line (empty when there are none). */
+export function closeFailures(r: CloseResult): string {
+  if (!r.failed?.length) return '';
+  return [`${count(r.failed.length)} not confirmed (their node did not answer in time; repeating the close is safe):`, ...r.failed.map((f) => `  ${f.connectionId}: ${FAIL_TEXT[f.reason]}`)].join('\n') + '\n';
 }
 
 /** `N connection(s)`. */

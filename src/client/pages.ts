@@ -9,6 +9,7 @@ interface WireListed {
   identity: { sourceIp: string; userAgent?: string | null };
   principalId?: string | null;
   groups?: string[];
+  nodeId?: string;
 }
 
 /** Converts one wire item: timestamps become Dates, absent optional fields become null / []. */
@@ -20,6 +21,7 @@ export function listedFromWire(w: WireListed): ListedConnection {
     identity: { sourceIp: w.identity.sourceIp, userAgent: w.identity.userAgent ?? null },
     principalId: w.principalId ?? null,
     groups: w.groups ?? [],
+    nodeId: w.nodeId ?? 'local',
   };
 }
 

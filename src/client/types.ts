@@ -34,6 +34,8 @@ export interface ListedConnection extends ConnectionDetails {
   /** The authorizer's principalId, or the one a `$connect` answer set; null when none. */
   principalId: string | null;
   groups: string[];
+  /** The node holding it (`local` on a single gateway). */
+  nodeId: string;
 }
 
 /** One page of a listing. */
@@ -78,10 +80,10 @@ export interface SendOptions {
   exclude?: string | undefined;
 }
 
-/** Why one recipient of a fan-out was not sent to: `gone` (closed meanwhile) or `full` (its send buffer is full). */
+/** Why one recipient of a fan-out was not sent to: `gone` (closed meanwhile), `full` (its send buffer is full) or `unknown` (cluster mode: its node did not confirm in time). */
 export interface FailedSend {
   connectionId: string;
-  reason: 'full' | 'gone';
+  reason: 'full' | 'gone' | 'unknown';
 }
 
 /** How a fan-out went: every recipient was either sent to, or is named in `failed`. */
@@ -90,7 +92,8 @@ export interface SendResult {
   failed: FailedSend[];
 }
 
-/** How many connections a bulk close closed. */
+/** How many connections a bulk close closed; `failed` (present only when non-empty, cluster mode) names members whose node did not confirm the close in time: repeating it is safe. */
 export interface CloseResult {
   closed: number;
+  failed?: FailedSend[];
 }

@@ -202,6 +202,51 @@ export const ManagementSchema = z
   })
   .strict();
 
+/**
+ * Cluster mode: several gateway processes behind a plain load balancer, sharing one Redis (standalone or Sentinel)
+ * as connection registry and message bus. Absent: one process, everything in memory.
+ */
+export const ClusterSchema = z
+  .object({
+    /** Where Redis is: `{ url: redis://host:6379 }` (`rediss://` for TLS), or `{ sentinel: { name, nodes: [{ host, port }] } }`. */
+    redis: z.union([
+      z.object({ url: z.string().regex(/^rediss?:\/\//, 'expected a redis:// or rediss:// URL') }).strict(),
+      z
+        .object({
+          sentinel: z
+            .object({
+              name: z.string().min(1),
+              nodes: z.array(z.object({ host: z.string().min(1), port: z.number().int().min(1).max(65_535) }).strict()).min(1),
+            })
+            .strict(),
+        })
+        .strict(),
+    ]),
+    /** First part of every key and channel: `PREFIX:{apiId/stage}:…` (one hash tag per stage). */
+    keyPrefix: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'expected letters, digits, ".", "-" or "_"').default('sb'),
+    /** This process's id in the cluster; `auto` (default): a random 96-bit id per start. */
+    nodeId: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'expected letters, digits, "-" or "_"').default('auto'),
+    /** How often a node renews its lease (and probes its own subscription). */
+    heartbeatMs: z.number().int().min(10).max(60_000).default(1000),
+    /** A node whose lease is this old is suspected: calls to its connections answer 503 until it is known dead. */
+    leaseMs: z.number().int().min(50).max(600_000).default(5000),
+    /** Suspected this long ⇒ dead, even if Redis still holds its connection (frozen host, partition). */
+    deadAfterMs: z.number().int().min(100).max(3_600_000).default(30_000),
+    /** How often every node looks for dead nodes to clean up. */
+    reaperIntervalMs: z.number().int().min(10).max(600_000).default(1000),
+    /** Deadline of one remote operation or fan-out; no answer by then: 500 "may have been delivered". */
+    requestTimeoutMs: z.number().int().min(10).max(120_000).default(2000),
+    /** Accept new WebSocket handshakes while Redis is unreachable (default: refuse with 503). */
+    acceptWhileRegistryDown: z.boolean().default(false),
+    /** No Redis at start: give up (exit non-zero) after this long. */
+    startupTimeoutMs: z.number().int().min(100).max(600_000).default(10_000),
+  })
+  .strict()
+  .superRefine((c, ctx) => {
+    if (c.leaseMs <= c.heartbeatMs) ctx.addIssue({ code: 'custom', path: ['leaseMs'], message: 'leaseMs must be longer than heartbeatMs' });
+    if (c.deadAfterMs < c.leaseMs) ctx.addIssue({ code: 'custom', path: ['deadAfterMs'], message: 'deadAfterMs must be at least leaseMs' });
+  });
+
 export const ConfigSchema = z
   .object({
     /** Stage name: the first path segment of client and management URLs (AWS: `/{stage}`). */
@@ -315,6 +360,8 @@ export const ConfigSchema = z
       })
       .strict()
       .default({ level: 'info', pretty: 'auto', accessLog: { enabled: true, open: false } }),
+    /** Cluster mode (several processes sharing one Redis); absent: one process as before. */
+    cluster: ClusterSchema.optional(),
   })
   .strict()
   .superRefine((c, ctx) => {

@@ -81,6 +81,14 @@ export class Connection {
   bytesOut = 0;
   /** Messages per route key (config-defined, so bounded), kept only when access logs are on. */
   routeCounts: Map<string, number> | undefined;
+  /** The groups it belongs to; created on the first join (most connections never join one). */
+  memberOf: Set<string> | undefined;
+  /** Its record is in the registry (added before the 101, removed at the first step out of `open`). */
+  registered = false;
+  /** Closed because its node was reaped elsewhere: a survivor already ran its $disconnect. */
+  noDisconnect = false;
+  /** Called once when it leaves `open` through close() or terminate() (the hub takes it out of the registry). */
+  onClosing: ((conn: Connection) => void) | undefined;
 
   constructor(
     readonly id: string,
@@ -180,6 +188,7 @@ export class Connection {
     if (this.state !== 'open' || this.socket === null) return false;
     this.state = 'closing';
     this.closeCause = { code, reason };
+    this.onClosing?.(this);
     this.socket.close(code, reason);
     // A peer that never answers the close frame must not keep the socket (and $disconnect) hanging.
     const ws = this.socket;
@@ -192,8 +201,10 @@ export class Connection {
   /** Ends the connection at once, without a close handshake (limits breached, shutdown timeout). */
   terminate(code: number, reason: string): void {
     if (this.state === 'closed') return;
+    const wasOpen = this._state === 'open';
     this.closeCause ??= { code, reason };
     this.state = 'closing';
+    if (wasOpen) this.onClosing?.(this);
     this.socket?.terminate();
   }
 }

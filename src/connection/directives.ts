@@ -1,15 +1,16 @@
-import type { Registry } from '../registry/registry.js';
 import { isGroupName, isPrincipalId } from '../registry/names.js';
 import type { Connection } from './connection.js';
+import type { Hub } from './hub.js';
 
 /**
  * Applies the `switchboard` key of a handler's answer:
  *   { principalId?: string, join?: string[], leave?: string[] }
  * `principalId` is honoured on $connect only (for APIs without an authorizer: the identity is
- * settled at connect time, as on AWS). Throws on a malformed directive, having applied none of
- * it; the caller logs it.
+ * settled at connect time, as on AWS). On $connect they go on the connection before its record
+ * is registered; later ones through the hub (memory at once, the registry write in the background).
+ * Throws on a malformed directive, having applied none of it; the caller logs it.
  */
-export function createDirectiveApplier(registry: Registry) {
+export function createDirectiveApplier(hub: Hub) {
   return (conn: Connection, directives: unknown, routeKey: string): void => {
     if (directives === null || typeof directives !== 'object' || Array.isArray(directives)) throw new Error('"switchboard" must be an object');
     const d = directives as Record<string, unknown>;
@@ -27,11 +28,9 @@ export function createDirectiveApplier(registry: Registry) {
         throw new Error(`switchboard.${key} must be a list of group names (1-128 characters of A-Z a-z 0-9 _ . : -)`);
       }
     }
-    if (principalId !== undefined) {
-      conn.principalId = principalId as string;
-      void registry.setPrincipal(conn.id, principalId as string);
-    }
-    for (const g of (d.join ?? []) as string[]) void registry.join(conn.id, g);
-    for (const g of (d.leave ?? []) as string[]) void registry.leave(conn.id, g);
+    // Only a $connect answer sets it, before the connection is registered or indexed.
+    if (principalId !== undefined) conn.principalId = principalId as string;
+    for (const g of (d.join ?? []) as string[]) hub.applyJoin(conn, g);
+    for (const g of (d.leave ?? []) as string[]) hub.applyLeave(conn, g);
   };
 }

@@ -8,6 +8,7 @@ import { connectEvent, disconnectEvent, errorFrame, handshakeInfo, messageEvent,
 import { IntegrationRefused, IntegrationTimeout, isThenable } from '../integrations/integration.js';
 import { toProxyResult, type ProxyResult } from '../integrations/proxy-response.js';
 import type { Registry } from '../registry/registry.js';
+import type { Hub } from './hub.js';
 import type { Route, RouteTable } from '../routing/route-table.js';
 import type { Counters } from '../observability/counters.js';
 import type { LogLimiter } from '../observability/log-limiter.js';
@@ -37,7 +38,12 @@ export interface LifecycleDeps {
   domainName: string | undefined;
   nodeId: string;
   transport: Transport;
+  /** Where records are added before the 101 (and whose availability gates handshakes). */
   registry: Registry;
+  /** This node's open connections and their indexes; it also removes records from the registry. */
+  hub: Hub;
+  /** Accept handshakes while the registry is unavailable (cluster `acceptWhileRegistryDown`); default false: 503. */
+  acceptWhileRegistryDown?: boolean | undefined;
   logger: Logger;
   authorize?: Authorize | undefined;
   applyDirectives?: ApplyDirectives | undefined;
@@ -100,8 +106,8 @@ function causeOfSocketError(code: string | undefined): { code: number; reason: s
  * limits, and guarantees exactly one $disconnect per accepted connection, whoever closed it.
  */
 export class ConnectionLifecycle {
-  /** The sockets held by this node, by connection id. */
-  readonly table = new Map<string, Connection>();
+  /** The sockets held by this node, by connection id: the hub (one table for the lifecycle and the bus). */
+  readonly table: Hub;
   private readonly pending = new Set<Promise<unknown>>();
   /** Message invocations awaiting an answer: timed out by the sweeper, not by a timer each. */
   private readonly inFlight = new Set<InFlight>();
@@ -134,6 +140,7 @@ export class ConnectionLifecycle {
   };
 
   constructor(private readonly d: LifecycleDeps) {
+    this.table = d.hub;
     this.idleMs = d.limits.idleTimeoutSeconds * 1000;
     this.maxMs = d.limits.maxConnectionSeconds * 1000;
     this.inflightMax = d.limits.inflightPerConnection;
@@ -196,6 +203,12 @@ export class ConnectionLifecycle {
       counters.inc('handshakeRefused', 503);
       logLimiter.log('info', 'draining', {}, 'handshake refused (503): the gateway is draining');
       return transport.reject(socket, 503);
+    }
+    if (!this.d.acceptWhileRegistryDown && !this.d.registry.available()) {
+      // A connection nobody else could find would be answered 410 elsewhere later: refused before $connect.
+      counters.inc('handshakeRefused', 503);
+      logLimiter.log('warn', 'registry-unavailable', {}, 'handshake refused (503): the registry is unavailable');
+      return transport.reject(socket, 503, '{"message":"Service Unavailable"}');
     }
     if (limits.maxConnections > 0 && this.table.size + this.handshakes.size >= limits.maxConnections) {
       counters.inc('rejected', 'limits.maxConnections');
@@ -291,14 +304,29 @@ export class ConnectionLifecycle {
       }
     }
 
+    // The answer's principal and groups go on the connection first, so its record and indexes are
+    // complete in the registry before the client sees the 101 (and can be reached by any node).
+    if (result?.switchboard !== undefined) this.directives(conn, result.switchboard, '$connect');
+    try {
+      await this.d.registry.add(this.d.hub.snapshot(conn));
+      conn.registered = true;
+    } catch (err) {
+      this.d.counters.inc('registryFailed', 'add');
+      this.d.logLimiter.log('warn', 'registry-failed:add', { err, connectionId: conn.id }, 'registry add failed: handshake answered 503');
+      transport.reject(socket, 503, '{"message":"Service Unavailable"}');
+      // $connect accepted it, so its $disconnect runs too.
+      return this.dispatchDisconnect(conn, 1006, ABNORMAL_REASON);
+    }
     if (this.shuttingDown) {
       transport.reject(socket, 503);
+      this.d.hub.unregister(conn);
       return this.dispatchDisconnect(conn, CLOSE.shutdown.code, CLOSE.shutdown.reason);
     }
     const ws = await transport.accept(req, socket, head, result?.headers);
     socket.removeListener('error', destroyOnError); // ws handles socket errors from here on
     if (ws === null) {
       // $connect accepted it (and may have stored it), so its $disconnect must run too.
+      this.d.hub.unregister(conn);
       return this.dispatchDisconnect(conn, 1006, ABNORMAL_REASON);
     }
     this.open(conn, ws);
@@ -306,7 +334,6 @@ export class ConnectionLifecycle {
     if (this.closingAll) conn.close(CLOSE.shutdown.code, CLOSE.shutdown.reason);
     else if (this.shuttingDown) ws.pause(); // as every client is during the drain
     try {
-      if (result?.switchboard !== undefined) this.directives(conn, result.switchboard, '$connect');
       // A route response on $connect sends the body once the socket is open.
       if (route?.routeResponse && result?.body !== undefined) this.reply(conn, result, newRequestId());
     } catch (err) {
@@ -333,8 +360,7 @@ export class ConnectionLifecycle {
   private open(conn: Connection, ws: WebSocket): void {
     conn.socket = ws;
     conn.state = 'open';
-    this.table.set(conn.id, conn);
-    void this.d.registry.add(conn);
+    this.table.add(conn);
     (ws as ConnSocket)[CONN] = conn;
     const l = this.socketListeners;
     ws.on('message', l.message);
@@ -542,9 +568,8 @@ export class ConnectionLifecycle {
     } else if (code === 1005) reason = NO_STATUS_REASON;
     else if (code === 1006) reason = ABNORMAL_REASON;
     else reason = reasonBuf.toString();
-    this.table.delete(conn.id);
+    this.table.delete(conn);
     conn.releaseBuffer();
-    void this.d.registry.remove(conn.id);
     this.dispatchDisconnect(conn, code, reason);
   }
 
@@ -569,9 +594,8 @@ export class ConnectionLifecycle {
     try {
       // Once the socket is closed no close listener runs again: finish here.
       if (conn.state !== 'closed' && (conn.socket === null || conn.socket.readyState === 3)) {
-        this.table.delete(conn.id);
+        this.table.delete(conn);
         conn.releaseBuffer();
-        void this.d.registry.remove(conn.id);
         this.dispatchDisconnect(conn, conn.closeCause?.code ?? code, conn.closeCause?.reason ?? reason);
       }
     } catch (e) {
@@ -594,7 +618,7 @@ export class ConnectionLifecycle {
       this.d.accessLog?.closed(conn, code, reason);
     }
     const route = this.d.routes.disconnect;
-    if (!route?.integration) return;
+    if (!route?.integration || conn.noDisconnect) return;
     const p = route.integration
       .invoke(disconnectEvent(conn, this.d.api, code, reason), route.timeoutMs, route.functionName)
       .catch((err: unknown) => {

@@ -9,9 +9,9 @@ import type { LogLimiter } from '../observability/log-limiter.js';
 import { discardBody, readBody, type BodyRules } from '../shared/request-body.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { AccessLog } from '../observability/access-log.js';
-import { isOpen, type ConnectionRecord, type Registry } from '../registry/registry.js';
+import type { ConnectionRecord } from '../registry/registry.js';
 import { closeParams } from './close-params.js';
-import { ApiError, badRequest, gone, limitExceeded, payloadTooLarge, sendEmpty, sendError, sendJson } from './errors.js';
+import { ApiError, badRequest, busFailure, gone, limitExceeded, payloadTooLarge, sendEmpty, sendError, sendJson } from './errors.js';
 import type { TokenBucket } from '../shared/token-bucket.js';
 
 /** One management call, parsed and authenticated. */
@@ -42,7 +42,7 @@ export interface ManagementDeps {
   messageBytes: number;
   /** Time a request has to deliver its whole body once its head is in (`limits.requestBodyTimeoutMs`); default 10 s. */
   requestBodyTimeoutMs?: number | undefined;
-  registry: Registry;
+  /** Carries each operation to the connection's node. */
   bus: Bus;
   logger: Logger;
   /** null: `auth: none` (local development only). */
@@ -81,7 +81,7 @@ export function connectionInfo(rec: ConnectionRecord): { connectedAt: string; id
 /**
  * The Connection Management API: AWS's `POST/GET/DELETE /{stage}/@connections/{id}`,
  * SigV4-verified, with AWS's error shapes, plus whatever extension routes are given. It
- * talks to the registry and the bus only, never to sockets.
+ * talks to the bus (and its extensions to the registry), never to sockets.
  */
 export class ManagementApi {
   private readonly routes: ManagementRoute[];
@@ -102,7 +102,7 @@ export class ManagementApi {
       timeout: () => new ApiError(408, 'RequestTimeoutException', `The request body was not complete within ${timeoutMs} ms`),
     };
     this.routes = [
-      ...connectionRoutes(d.registry, d.bus),
+      ...connectionRoutes(d.bus),
       ...(d.extensions ?? []),
     ];
   }
@@ -177,21 +177,20 @@ export class ManagementApi {
 }
 
 /**
- * AWS's three calls on one connection, bound to a registry and a bus: `POST` (PostToConnection:
- * the raw body goes out as a text frame when it is UTF-8, else binary), `GET` (GetConnection) and
- * `DELETE` (DeleteConnection: AWS's 1000 "Connection Closed Normally", or the `code`/`reason`
- * asked for). Shared by the SigV4 API and the admin API.
+ * AWS's three calls on one connection, bound to the bus, which carries each to the connection's
+ * owner (a direct call when that is this node): `POST` (PostToConnection: the raw body goes out as
+ * a text frame when it is UTF-8, else binary), `GET` (GetConnection, from the owner: exact
+ * `lastActiveAt`) and `DELETE` (DeleteConnection: AWS's 1000 "Connection Closed Normally", or the
+ * `code`/`reason` asked for). Shared by the SigV4 API and the admin API.
  */
-export function connectionRoutes(registry: Registry, bus: Bus): ManagementRoute[] {
+export function connectionRoutes(bus: Bus): ManagementRoute[] {
   return [
     {
       method: 'POST',
       pattern: ['@connections', ':connectionId'],
       operation: 'PostToConnection',
       handle: async (c) => {
-        const rec = await registry.get(c.params.connectionId!);
-        if (!isOpen(rec)) throw gone();
-        const outcome = await bus.send(rec.nodeId, rec.id, c.body, !isUtf8(c.body));
+        const outcome = await bus.send(c.params.connectionId!, c.body, !isUtf8(c.body));
         if (outcome === 'gone') throw gone();
         if (outcome === 'full') throw limitExceeded('The client-side send buffer is full; retry later');
         sendEmpty(c.res, 200, c.requestId);
@@ -202,8 +201,8 @@ export function connectionRoutes(registry: Registry, bus: Bus): ManagementRoute[
       pattern: ['@connections', ':connectionId'],
       operation: 'GetConnection',
       handle: async (c) => {
-        const rec = await registry.get(c.params.connectionId!);
-        if (!isOpen(rec)) throw gone();
+        const rec = await bus.info(c.params.connectionId!);
+        if (rec === undefined) throw gone();
         sendJson(c.res, 200, connectionInfo(rec), c.requestId);
       },
     },
@@ -213,9 +212,7 @@ export function connectionRoutes(registry: Registry, bus: Bus): ManagementRoute[
       operation: 'DeleteConnection',
       handle: async (c) => {
         const close = closeParams(c.query);
-        const rec = await registry.get(c.params.connectionId!);
-        if (!isOpen(rec)) throw gone();
-        if (!(await bus.close(rec.nodeId, rec.id, close.code, close.reason))) throw gone();
+        if (!(await bus.disconnect(c.params.connectionId!, close.code, close.reason))) throw gone();
         sendEmpty(c.res, 204, c.requestId);
       },
     },
@@ -239,6 +236,11 @@ export interface FailureContext {
  * and logged once per status and window; 410 is an ordinary answer and neither.
  */
 export function answerFailure(err: unknown, res: ServerResponse, f: FailureContext): void {
+  const mapped = busFailure(err);
+  if (mapped !== undefined) {
+    f.logLimiter.log('warn', `${f.api}-bus:${mapped.status}`, { requestId: f.requestId, method: f.method, path: f.path, err }, `${f.api} call could not be completed by the bus`);
+    err = mapped;
+  }
   if (err instanceof ApiError) {
     if (err.status >= 400 && err.status !== 410) {
       f.counters.inc(`${f.api}Refused`, err.status);

@@ -1,4 +1,5 @@
 import type { ServerResponse } from 'node:http';
+import { BusUnavailable, BusUnconfirmed } from '../bus/bus.js';
 
 /**
  * An error answered the way AWS answers it (restJson1): the status, `x-amzn-ErrorType` (which
@@ -22,6 +23,17 @@ export const badRequest = (message: string) => new ApiError(400, 'BadRequestExce
 export const forbidden = (message = 'Forbidden') => new ApiError(403, 'ForbiddenException', message);
 export const payloadTooLarge = (limit: number) => new ApiError(413, 'PayloadTooLargeException', `Request payload is larger than the maximum of ${limit} bytes`);
 export const limitExceeded = (message: string) => new ApiError(429, 'LimitExceededException', message);
+/** Nothing was attempted (the registry or the bus cannot reach the connection's node): safe to retry. */
+export const serviceUnavailable = (message = 'Service Unavailable: the connection\'s node cannot be reached right now; nothing was done, retry later') => new ApiError(503, 'ServiceUnavailableException', message);
+/** Attempted, but no node confirmed the outcome in time. */
+export const unconfirmed = () => new ApiError(500, 'InternalServerErrorException', 'Delivery not confirmed: the operation may have been delivered; retry only if a duplicate is acceptable');
+
+/** The AWS answer for a bus failure (BusUnavailable → 503, BusUnconfirmed → 500), or undefined for any other error. */
+export function busFailure(err: unknown): ApiError | undefined {
+  if (err instanceof BusUnavailable) return serviceUnavailable();
+  if (err instanceof BusUnconfirmed) return unconfirmed();
+  return undefined;
+}
 
 /** Writes an ApiError with AWS's headers. */
 export function sendError(res: ServerResponse, err: ApiError, requestId: string): void {

@@ -1,10 +1,10 @@
 import { isUtf8 } from 'node:buffer';
-import type { Bus, FanOutOutcome } from '../bus/bus.js';
+import type { Bus, Selector } from '../bus/bus.js';
 import { isGroupName, isPrincipalId } from '../registry/names.js';
-import { InvalidCursor, isOpen, type ConnectionListing, type ConnectionRecord, type ListPage, type ListQuery, type Registry } from '../registry/registry.js';
+import { InvalidCursor, type ConnectionListing, type ListPage, type ListQuery, type Registry } from '../registry/registry.js';
 import { connectionInfo, type ManagementCall, type ManagementRoute } from './api.js';
 import { closeParams, type CloseParams } from './close-params.js';
-import { badRequest, gone, sendEmpty, sendJson } from './errors.js';
+import { badRequest, gone, sendEmpty, sendJson, serviceUnavailable } from './errors.js';
 
 /**
  * Switchboard's operations beyond AWS, on the same host and signed the same way, under
@@ -18,13 +18,29 @@ import { badRequest, gone, sendEmpty, sendJson } from './errors.js';
  *   POST   @groups/{g}                       send to members (?exclude=id)
  *   DELETE @groups/{g}                       close members (?code= ?reason= ?exclude=id)
  *   POST   @broadcast                        send to every connection of the stage (?exclude=id)
+ * Sends and closes go to the bus as one selector (each node resolves its own members); a send
+ * answers `{sent, failed}`, a close `{closed}` plus `failed` when some members' nodes did not
+ * confirm. Listings read the registry; each item's `lastActiveAt` comes from its owner.
  */
 
-/** How a fan-out went: every recipient is either sent to or named with why not; nothing is dropped silently. */
-type FanOutResult = FanOutOutcome;
-
 function listingJson(l: ConnectionListing) {
-  return { connectionId: l.record.id, ...connectionInfo(l.record), principalId: l.record.principalId ?? null, groups: l.groups };
+  return { connectionId: l.record.id, ...connectionInfo(l.record), principalId: l.record.principalId ?? null, groups: l.groups, nodeId: l.record.nodeId };
+}
+
+/**
+ * Asks each item's owner for its live record: exact `lastActiveAt`, and items the owner no longer
+ * has open are dropped (closing, or closed since the registry was read). An owner that cannot be
+ * asked leaves the item as the registry has it.
+ */
+async function fromOwners(bus: Bus, items: ConnectionListing[]): Promise<ConnectionListing[]> {
+  const live = await Promise.all(items.map((l) => bus.info(l.record.id).then((rec) => rec ?? null, () => l.record)));
+  const out: ConnectionListing[] = [];
+  for (let i = 0; i < items.length; i++) {
+    const rec = live[i];
+    if (rec === null || rec === undefined) continue;
+    out.push({ record: rec, groups: rec.groups !== undefined ? [...rec.groups] : items[i]!.groups });
+  }
+  return out;
 }
 
 function pageQuery(call: ManagementCall, filter: Partial<ListQuery>): ListQuery {
@@ -89,6 +105,7 @@ async function searchPage(registry: Registry, q: ListQuery, text: string): Promi
 /** The routes, bound to a registry and a bus. */
 export function extensionRoutes(registry: Registry, bus: Bus): ManagementRoute[] {
   async function list(call: ManagementCall, filter: Partial<ListQuery>): Promise<void> {
+    if (!registry.available()) throw serviceUnavailable('Service Unavailable: the registry cannot be reached right now; retry later');
     let page;
     try {
       const q = pageQuery(call, filter);
@@ -99,29 +116,25 @@ export function extensionRoutes(registry: Registry, bus: Bus): ManagementRoute[]
       if (err instanceof InvalidCursor) throw badRequest(err.message);
       throw err;
     }
-    const body: { items: unknown[]; nextToken?: string } = { items: page.items.map(listingJson) };
+    const body: { items: unknown[]; nextToken?: string } = { items: (await fromOwners(bus, page.items)).map(listingJson) };
     if (page.cursor !== undefined) body.nextToken = page.cursor;
     sendJson(call.res, 200, body, call.requestId);
   }
 
-  async function fanOut(call: ManagementCall, targets: ConnectionRecord[]): Promise<void> {
+  /** The selector with `?exclude=` as its `except`. */
+  function selector(call: ManagementCall, sel: { principal: string } | { group: string } | { all: true }): Selector {
     const exclude = call.query.get('exclude');
-    // Connections already closing are reported by the bus as `gone`, so no filtering pass is needed.
-    const recipients = exclude === null ? targets : targets.filter((rec) => rec.id !== exclude);
-    const result: FanOutResult = await bus.sendMany(recipients, call.body, !isUtf8(call.body));
-    sendJson(call.res, 200, result, call.requestId);
+    return exclude === null ? sel : { ...sel, except: exclude };
   }
 
-  async function closeAll(call: ManagementCall, targets: ConnectionRecord[], close: CloseParams): Promise<void> {
-    const exclude = call.query.get('exclude');
-    let closed = 0;
-    for (const rec of targets) {
-      if (rec.id === exclude || !isOpen(rec)) continue;
-      let done = bus.close(rec.nodeId, rec.id, close.code, close.reason);
-      if (typeof done !== 'boolean') done = await done;
-      if (done) closed++;
-    }
-    sendJson(call.res, 200, { closed }, call.requestId);
+  async function fanOut(call: ManagementCall, sel: Selector): Promise<void> {
+    // Every recipient comes back either counted in `sent` or named in `failed` (gone, full, unknown).
+    sendJson(call.res, 200, await bus.fanOut(sel, call.body, !isUtf8(call.body)), call.requestId);
+  }
+
+  async function closeAll(call: ManagementCall, sel: Selector, close: CloseParams): Promise<void> {
+    const out = await bus.disconnectAll(sel, close.code, close.reason);
+    sendJson(call.res, 200, out.failed.length > 0 ? out : { closed: out.closed }, call.requestId);
   }
 
   return [
@@ -137,13 +150,13 @@ export function extensionRoutes(registry: Registry, bus: Bus): ManagementRoute[]
       },
     },
     { method: 'GET', pattern: ['@principals', ':principalId', 'connections'], handle: (c) => list(c, { principal: principalParam(c) }) },
-    { method: 'POST', pattern: ['@principals', ':principalId'], handle: async (c) => fanOut(c, await registry.principalMembers(principalParam(c))) },
+    { method: 'POST', pattern: ['@principals', ':principalId'], handle: (c) => fanOut(c, selector(c, { principal: principalParam(c) })) },
     {
       method: 'DELETE',
       pattern: ['@principals', ':principalId'],
       handle: async (c) => {
         const close = closeParams(c.query); // validated before anything is closed
-        return closeAll(c, await registry.principalMembers(principalParam(c)), close);
+        return closeAll(c, selector(c, { principal: principalParam(c) }), close);
       },
     },
     {
@@ -151,8 +164,7 @@ export function extensionRoutes(registry: Registry, bus: Bus): ManagementRoute[]
       pattern: ['@groups', ':group', 'connections', ':connectionId'],
       handle: async (c) => {
         const group = groupParam(c);
-        const rec = await registry.get(c.params.connectionId!);
-        if (!isOpen(rec) || !(await registry.join(rec.id, group))) throw gone();
+        if (!(await bus.join(c.params.connectionId!, group))) throw gone();
         sendEmpty(c.res, 204, c.requestId);
       },
     },
@@ -160,21 +172,21 @@ export function extensionRoutes(registry: Registry, bus: Bus): ManagementRoute[]
       method: 'DELETE',
       pattern: ['@groups', ':group', 'connections', ':connectionId'],
       handle: async (c) => {
-        await registry.leave(c.params.connectionId!, groupParam(c));
+        await bus.leave(c.params.connectionId!, groupParam(c));
         sendEmpty(c.res, 204, c.requestId);
       },
     },
     { method: 'GET', pattern: ['@groups', ':group', 'connections'], handle: (c) => list(c, { group: groupParam(c) }) },
-    { method: 'POST', pattern: ['@groups', ':group'], handle: async (c) => fanOut(c, await registry.groupMembers(groupParam(c))) },
+    { method: 'POST', pattern: ['@groups', ':group'], handle: (c) => fanOut(c, selector(c, { group: groupParam(c) })) },
     {
       method: 'DELETE',
       pattern: ['@groups', ':group'],
       handle: async (c) => {
         const group = groupParam(c);
         const close = closeParams(c.query);
-        return closeAll(c, await registry.groupMembers(group), close);
+        return closeAll(c, selector(c, { group }), close);
       },
     },
-    { method: 'POST', pattern: ['@broadcast'], handle: async (c) => fanOut(c, await registry.all()) },
+    { method: 'POST', pattern: ['@broadcast'], handle: (c) => fanOut(c, selector(c, { all: true })) },
   ];
 }

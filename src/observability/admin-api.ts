@@ -55,7 +55,7 @@ export function adminApiRoutes(d: AdminApiDeps): AdminRoute[] {
   };
   const stats: ManagementRoute['handle'] = async (c) => sendJson(c.res, 200, { ...(await d.stats()), at: Date.now() }, c.requestId);
   return [
-    ...[...connectionRoutes(d.registry, d.bus), ...extensionRoutes(d.registry, d.bus)].map((m) => ({ method: m.method, path: adminPath(m.pattern), auth: true, handle: (r: AdminRequest) => serve(r, m.handle) })),
+    ...[...connectionRoutes(d.bus), ...extensionRoutes(d.registry, d.bus)].map((m) => ({ method: m.method, path: adminPath(m.pattern), auth: true, handle: (r: AdminRequest) => serve(r, m.handle) })),
     { method: 'GET', path: '/api/stats', auth: true, handle: (r) => serve(r, stats) },
   ];
 }

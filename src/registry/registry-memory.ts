@@ -1,89 +1,84 @@
 import { InvalidCursor, isOpen, type ConnectionListing, type ConnectionRecord, type ListPage, type ListQuery, type Registry } from './registry.js';
 
 interface Entry {
+  /** A plain copy of what the owner registered (principal and groups kept beside it). */
   rec: ConnectionRecord;
   /** Insertion sequence: the listing order, and what a cursor remembers. */
   seq: number;
   principalId: string | undefined;
-  /** Created on the first join: most connections never join a group. */
+  /** Created on the first group: most connections never join one. */
   groups: Set<string> | undefined;
 }
 
-const EMPTY: ConnectionRecord[] = [];
-
 /**
- * The registry of a single process. Records are the live connection objects themselves, so
- * `lastActiveAt` is always current and nothing is copied per message.
+ * The registry of one process: plain records (never live connections), indexed by principal and
+ * group. One instance may be shared by several in-process nodes, each record naming its node.
+ * Always available.
  */
 export class MemoryRegistry implements Registry {
   private readonly byId = new Map<string, Entry>();
-  // Indexes hold the entries themselves: a fan-out to 10,000 members does no id lookups.
   private readonly byPrincipal = new Map<string, Set<Entry>>();
   private readonly byGroup = new Map<string, Set<Entry>>();
   private seq = 0;
 
-  add(rec: ConnectionRecord): void {
-    const e: Entry = { rec, seq: ++this.seq, principalId: undefined, groups: undefined };
+  async start(): Promise<void> {}
+
+  async close(): Promise<void> {}
+
+  available(): boolean {
+    return true;
+  }
+
+  async add(rec: ConnectionRecord): Promise<void> {
+    const old = this.byId.get(rec.id);
+    if (old !== undefined) this.drop(old);
+    const seq = ++this.seq;
+    const e: Entry = { rec: plain(rec, seq), seq, principalId: undefined, groups: undefined };
     this.byId.set(rec.id, e);
     if (rec.principalId !== undefined) this.index(e, rec.principalId);
+    if (rec.groups !== undefined) for (const g of rec.groups) this.link(e, g);
   }
 
-  remove(id: string): void {
+  async remove(id: string): Promise<boolean> {
     const e = this.byId.get(id);
-    if (e === undefined) return;
-    this.byId.delete(id);
-    if (e.principalId !== undefined) unlink(this.byPrincipal, e.principalId, e);
-    if (e.groups) for (const g of e.groups) unlink(this.byGroup, g, e);
+    if (e === undefined) return false;
+    this.drop(e);
+    return true;
   }
 
-  get(id: string): ConnectionRecord | undefined {
-    return this.byId.get(id)?.rec;
+  async get(id: string): Promise<ConnectionRecord | undefined> {
+    const e = this.byId.get(id);
+    return e === undefined ? undefined : current(e);
   }
 
-  count(): number {
+  async count(): Promise<number> {
     return this.byId.size;
   }
 
-  setPrincipal(id: string, principalId: string): void {
+  async setPrincipal(id: string, principalId: string): Promise<void> {
     const e = this.byId.get(id);
     if (e === undefined) return;
     if (e.principalId !== undefined) unlink(this.byPrincipal, e.principalId, e);
     this.index(e, principalId);
+    e.rec = { ...e.rec, principalId };
   }
 
-  join(id: string, group: string): boolean {
+  async join(id: string, group: string): Promise<boolean> {
     const e = this.byId.get(id);
     if (e === undefined) return false;
-    (e.groups ??= new Set()).add(group);
-    let members = this.byGroup.get(group);
-    if (members === undefined) this.byGroup.set(group, (members = new Set()));
-    members.add(e);
+    this.link(e, group);
     return true;
   }
 
-  leave(id: string, group: string): void {
+  async leave(id: string, group: string): Promise<void> {
     const e = this.byId.get(id);
     if (e === undefined || !e.groups?.delete(group)) return;
     unlink(this.byGroup, group, e);
   }
 
-  principalMembers(principalId: string): ConnectionRecord[] {
-    return this.records(this.byPrincipal.get(principalId));
-  }
-
-  groupMembers(group: string): ConnectionRecord[] {
-    return this.records(this.byGroup.get(group));
-  }
-
-  all(): ConnectionRecord[] {
-    const out: ConnectionRecord[] = [];
-    for (const e of this.byId.values()) out.push(e.rec);
-    return out;
-  }
-
-  list(q: ListQuery): ListPage {
+  async list(q: ListQuery): Promise<ListPage> {
     const after = q.cursor === undefined ? 0 : decodeCursor(q.cursor);
-    // Candidates in insertion order: a filter's index when there is one, else everything.
+    // Candidates: a filter's index when there is one, else everything (insertion order = seq order).
     let entries: Iterable<Entry>;
     if (q.principal !== undefined) entries = this.byPrincipal.get(q.principal) ?? [];
     else if (q.group !== undefined) entries = this.byGroup.get(q.group) ?? [];
@@ -92,16 +87,22 @@ export class MemoryRegistry implements Registry {
     const matches: Entry[] = [];
     for (const e of entries) {
       if (e.seq <= after) continue;
-      if (!isOpen(e.rec)) continue; // closing: gone for callers, as GetConnection says
+      if (!isOpen(e.rec)) continue;
       if (q.group !== undefined && !e.groups?.has(q.group)) continue;
       if (q.principal !== undefined && e.principalId !== q.principal) continue;
       matches.push(e);
     }
-    // Index sets keep insertion order only per set; sort so pages follow one global order.
+    // Index sets keep insertion order only per set (a re-join moves nothing, a re-add does): sort so pages follow one global order.
     if (indexed) matches.sort((a, b) => a.seq - b.seq);
     const page = matches.slice(0, q.limit);
-    const items: ConnectionListing[] = page.map((e) => ({ record: e.rec, groups: e.groups ? [...e.groups] : [] }));
+    const items: ConnectionListing[] = page.map((e) => ({ record: current(e), groups: e.groups ? [...e.groups] : [] }));
     return matches.length > q.limit ? { items, cursor: encodeCursor(page[page.length - 1]!.seq) } : { items };
+  }
+
+  private drop(e: Entry): void {
+    this.byId.delete(e.rec.id);
+    if (e.principalId !== undefined) unlink(this.byPrincipal, e.principalId, e);
+    if (e.groups) for (const g of e.groups) unlink(this.byGroup, g, e);
   }
 
   private index(e: Entry, principalId: string): void {
@@ -111,9 +112,34 @@ export class MemoryRegistry implements Registry {
     entries.add(e);
   }
 
-  private records(entries: Set<Entry> | undefined): ConnectionRecord[] {
-    return entries === undefined ? EMPTY : Array.from(entries, recordOf);
+  private link(e: Entry, group: string): void {
+    (e.groups ??= new Set()).add(group);
+    let members = this.byGroup.get(group);
+    if (members === undefined) this.byGroup.set(group, (members = new Set()));
+    members.add(e);
   }
+}
+
+/** A copy holding only the record's own fields: whatever object the caller passed is not kept. */
+function plain(r: ConnectionRecord, seq: number): ConnectionRecord {
+  const rec: { -readonly [K in keyof ConnectionRecord]: ConnectionRecord[K] } = {
+    id: r.id,
+    stage: r.stage,
+    nodeId: r.nodeId,
+    connectedAt: r.connectedAt,
+    lastActiveAt: r.lastActiveAt,
+    identity: { ...r.identity },
+    principalId: r.principalId,
+    seq,
+  };
+  if (r.domainName !== undefined) rec.domainName = r.domainName;
+  if (r.authorizer !== undefined) rec.authorizer = r.authorizer;
+  return rec;
+}
+
+/** The record with its current groups. */
+function current(e: Entry): ConnectionRecord {
+  return e.groups === undefined || e.groups.size === 0 ? e.rec : { ...e.rec, groups: [...e.groups] };
 }
 
 function unlink(index: Map<string, Set<Entry>>, key: string, e: Entry): void {
@@ -122,8 +148,6 @@ function unlink(index: Map<string, Set<Entry>>, key: string, e: Entry): void {
   entries.delete(e);
   if (entries.size === 0) index.delete(key);
 }
-
-const recordOf = (e: Entry) => e.rec;
 
 /** Cursors are opaque to callers: a versioned, base64url-wrapped sequence number. */
 function encodeCursor(seq: number): string {

@@ -1,18 +1,29 @@
 import type { Identity } from '../connection/connection.js';
 
-/** What the registry knows about a connection: enough to answer GetConnection and find its node. */
+/**
+ * What the registry knows about a connection: enough to answer GetConnection, find its node, and
+ * let a surviving node run its $disconnect. A plain value: the owner node holds the live connection.
+ */
 export interface ConnectionRecord {
   readonly id: string;
   readonly stage: string;
   /** The node holding the socket (`local` in one process). */
   readonly nodeId: string;
   readonly connectedAt: number;
+  /** Exact only when it comes from the owner (`bus.info`); the registry's copy may lag. */
   readonly lastActiveAt: number;
   readonly identity: Identity;
   /** The authorizer's principal, or one a $connect answer set. */
   readonly principalId: string | undefined;
-  /** Life-cycle state where the registry knows it; a `closing` connection is gone for callers. */
+  /** Life-cycle state where known; a `closing` connection is gone for callers. */
   readonly state?: string;
+  /** `requestContext.domainName`, for a survivor's $disconnect. */
+  readonly domainName?: string;
+  /** `requestContext.authorizer`. */
+  readonly authorizer?: Record<string, unknown>;
+  readonly groups?: readonly string[];
+  /** Listing order (cluster-wide in Redis). */
+  readonly seq?: number;
 }
 
 /** True when a record exists and its connection is open (a closing connection is already gone for callers). */
@@ -45,34 +56,32 @@ export class InvalidCursor extends Error {
   override name = 'InvalidCursor';
 }
 
-type Maybe<T> = T | Promise<T>;
-
 /**
  * "Which connections exist, where, for whom, in which groups." One interface, an in-memory
- * implementation for one process, and (for cluster mode) a Redis one beside it; both must pass
- * test/registry/registry.contract.ts. A registry serves one stage, so nothing leaks across stages.
+ * implementation (one process, or several in-process nodes sharing it) and a Redis one for
+ * cluster mode; both must pass test/registry/registry.contract.ts. A registry serves one stage.
+ * Every call may go over a network, so every call is async; only the owner node writes a
+ * connection's record and memberships.
  */
 export interface Registry {
-  /** Records an open connection (after $connect accepted it), indexing its principal. */
-  add(rec: ConnectionRecord): Maybe<void>;
-  /** Forgets a connection, its principal index entry and all its group memberships. */
-  remove(id: string): Maybe<void>;
-  /** The connection, or undefined when unknown or closed. */
-  get(id: string): Maybe<ConnectionRecord | undefined>;
-  /** How many connections are open. */
-  count(): Maybe<number>;
-  /** Indexes a connection under a principal (a $connect answer may set one after the authorizer). */
-  setPrincipal(id: string, principalId: string): Maybe<void>;
+  start(): Promise<void>;
+  close(): Promise<void>;
+  /** false → callers that need the registry answer 503 without trying. */
+  available(): boolean;
+  /** Records an open connection with its principal and groups. Awaited before the 101: the record and its indexes are complete when the client sees the upgrade. */
+  add(rec: ConnectionRecord): Promise<void>;
+  /** Forgets a connection and its index entries; true when this call removed it (the claim that decides who runs $disconnect). */
+  remove(id: string): Promise<boolean>;
+  /** The record, or undefined when unknown. */
+  get(id: string): Promise<ConnectionRecord | undefined>;
+  /** How many connections are registered. */
+  count(): Promise<number>;
+  /** Indexes a connection under a principal. */
+  setPrincipal(id: string, principalId: string): Promise<void>;
   /** Adds a connection to a group; false when the connection is unknown. */
-  join(id: string, group: string): Maybe<boolean>;
+  join(id: string, group: string): Promise<boolean>;
   /** Removes a connection from a group (no-op when it is not a member). */
-  leave(id: string, group: string): Maybe<void>;
-  /** The open connections of a principal. */
-  principalMembers(principalId: string): Maybe<ConnectionRecord[]>;
-  /** The open connections in a group. */
-  groupMembers(group: string): Maybe<ConnectionRecord[]>;
-  /** Every open connection. */
-  all(): Maybe<ConnectionRecord[]>;
-  /** A page of connections in a stable order: paging through never loses or repeats a connection that stays open. */
-  list(q: ListQuery): Maybe<ListPage>;
+  leave(id: string, group: string): Promise<void>;
+  /** Stable order: paging never loses or repeats a connection that stays open. Bad cursor → throws InvalidCursor. */
+  list(q: ListQuery): Promise<ListPage>;
 }

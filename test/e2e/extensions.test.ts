@@ -3,6 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import type { Gateway } from '../../src/index.js';
 import { TestClient, sleep, until } from '../helpers/client.js';
 import { startGateway } from '../helpers/gateway.js';
+import { TOPOLOGIES } from '../helpers/cluster-memory.js';
 import { call, unsigned } from '../helpers/signed.js';
 
 const H = './handlers.ts';
@@ -19,9 +20,9 @@ async function connect(gw: Gateway, query = ''): Promise<{ c: TestClient; id: st
   return { c, id };
 }
 
-describe('extensions: close code and reason on DeleteConnection', () => {
+for (const topo of TOPOLOGIES) describe(`extensions: close code and reason on DeleteConnection, ${topo.name}`, () => {
   let gw: Gateway;
-  before(async () => (gw = await startGateway({ routes: ROUTES })));
+  before(async () => (gw = await topo.start({ routes: ROUTES })));
   after(() => gw.close());
 
   it('closes with the code and reason asked for, and $disconnect-style AWS close without them', async () => {
@@ -77,9 +78,9 @@ describe('extensions: close code and reason on DeleteConnection', () => {
   });
 });
 
-describe('extensions: principals', () => {
+for (const topo of TOPOLOGIES) describe(`extensions: principals, ${topo.name}`, () => {
   let gw: Gateway;
-  before(async () => (gw = await startGateway({ routes: ROUTES })));
+  before(async () => (gw = await topo.start({ routes: ROUTES })));
   after(() => gw.close());
 
   it('lists, sends to and closes exactly one principal’s connections, answering how many', async () => {
@@ -147,9 +148,9 @@ describe('extensions: principals', () => {
   });
 });
 
-describe('extensions: groups', () => {
+for (const topo of TOPOLOGIES) describe(`extensions: groups, ${topo.name}`, () => {
   let gw: Gateway;
-  before(async () => (gw = await startGateway({ routes: ROUTES })));
+  before(async () => (gw = await topo.start({ routes: ROUTES })));
   after(() => gw.close());
 
   it('joins by management call and by handler answers; group send reaches members only', async () => {
@@ -305,9 +306,9 @@ describe('extensions: close parameters on a gateway without management auth', ()
   });
 });
 
-describe('extensions: broadcast', () => {
+for (const topo of TOPOLOGIES) describe(`extensions: broadcast, ${topo.name}`, () => {
   let gw: Gateway;
-  before(async () => (gw = await startGateway({ routes: ROUTES })));
+  before(async () => (gw = await topo.start({ routes: ROUTES })));
   after(() => gw.close());
 
   it('sends to every connection of the stage, optionally excluding the sender', async () => {
@@ -339,9 +340,9 @@ describe('extensions: broadcast', () => {
   });
 });
 
-describe('extensions: listing', () => {
+for (const topo of TOPOLOGIES) describe(`extensions: listing, ${topo.name}`, () => {
   let gw: Gateway;
-  before(async () => (gw = await startGateway({ routes: ROUTES, limits: { maxConnections: 0 } })));
+  before(async () => (gw = await topo.start({ routes: ROUTES, limits: { maxConnections: 0 } })));
   after(() => gw.close());
 
   it('pages through 1,000 connections without loss or repetition', async () => {

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { TOPOLOGIES } from '../helpers/cluster-memory.js';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { request } from 'node:http';
 import { WebSocket } from 'ws';
@@ -46,10 +47,10 @@ async function refused(url: string, opts = {}): Promise<{ status: number; body: 
   throw new Error('expected the handshake to be refused');
 }
 
-describe('gateway core: connect, route, respond', () => {
+for (const topo of TOPOLOGIES) describe(`gateway core: connect, route, respond (${topo.name})`, () => {
   let gw: Gateway;
   before(async () => {
-    gw = await startGateway({
+    gw = await topo.start({
       routes: {
         $connect: { handler: `${H}#connect`, timeoutMs: 500 },
         $disconnect: { handler: `${H}#disconnect` },
@@ -190,7 +191,8 @@ describe('gateway core: connect, route, respond', () => {
     assert.equal(ctx.functionName, 'switchboard-dev-context');
     assert.ok(ctx.remaining > 28_000 && ctx.remaining <= 29_000, `remaining ${ctx.remaining}`);
     assert.equal(ctx.region, 'us-east-1');
-    assert.equal(ctx.endpoint, gw.managementEndpoint);
+    // The endpoint of the gateway the client is connected to (node A in a cluster).
+    assert.equal(ctx.endpoint, gw.url.replace(/^ws/, 'http'));
     c.close();
   });
 

@@ -19,6 +19,7 @@ import pino from 'pino';
 import { createGateway, type Gateway } from '../../src/index.js';
 import { TestClient, sleep, until } from '../helpers/client.js';
 import { CREDS, FIXTURES, eventsOf, resetRecorded, startGateway } from '../helpers/gateway.js';
+import { TOPOLOGIES } from '../helpers/cluster-memory.js';
 
 const H = './handlers.ts';
 
@@ -75,10 +76,10 @@ async function sign(gw: Gateway, method: string, path: string, body = '', creds 
   return signed.headers as Record<string, string>;
 }
 
-describe('management API: AWS SDK v3 against a running gateway', () => {
+for (const topo of TOPOLOGIES) describe(`management API: AWS SDK v3 against ${topo.name}`, () => {
   let gw: Gateway;
   before(async () => {
-    gw = await startGateway({
+    gw = await topo.start({
       routes: {
         $disconnect: { handler: `${H}#disconnect` },
         whoami: { handler: `${H}#whoami`, routeResponse: true },
@@ -229,10 +230,10 @@ describe('management API: AWS SDK v3 against a running gateway', () => {
   });
 });
 
-describe('management API: AWS SDK v2 (the client of the original force-disconnect write-ups)', () => {
+for (const topo of TOPOLOGIES) describe(`management API: AWS SDK v2 (the client of the original force-disconnect write-ups), ${topo.name}`, () => {
   let gw: Gateway;
   before(async () => {
-    gw = await startGateway({ routes: { whoami: { handler: `${H}#whoami`, routeResponse: true } } });
+    gw = await topo.start({ routes: { whoami: { handler: `${H}#whoami`, routeResponse: true } } });
   });
   after(() => gw.close());
 
@@ -370,10 +371,10 @@ async function presign(gw: Gateway, method: string, path: string, query: Record<
   return q.length ? `${path}?${q.join('&')}` : path;
 }
 
-describe('management API: presigned (query-string SigV4) calls', () => {
+for (const topo of TOPOLOGIES) describe(`management API: presigned (query-string SigV4) calls, ${topo.name}`, () => {
   let gw: Gateway;
   before(async () => {
-    gw = await startGateway({ routes: { $disconnect: { handler: `${H}#disconnect` }, whoami: { handler: `${H}#whoami`, routeResponse: true } } });
+    gw = await topo.start({ routes: { $disconnect: { handler: `${H}#disconnect` }, whoami: { handler: `${H}#whoami`, routeResponse: true } } });
   });
   after(() => gw.close());
   beforeEach(() => resetRecorded());

@@ -1,32 +1,74 @@
 import assert from 'node:assert/strict';
-import { beforeEach, describe, it } from 'node:test';
+import { afterEach, beforeEach, describe, it } from 'node:test';
 import { InvalidCursor, type ConnectionRecord, type Registry } from '../../src/registry/registry.js';
 
 /** A record as a gateway node would register it. */
-export function record(id: string, principalId?: string): ConnectionRecord {
-  return { id, stage: 'dev', nodeId: 'n1', connectedAt: 1_000, lastActiveAt: 2_000, identity: { sourceIp: '127.0.0.1' }, principalId };
+export function record(id: string, principalId?: string, extra: Partial<ConnectionRecord> = {}): ConnectionRecord {
+  return { id, stage: 'dev', nodeId: 'n1', connectedAt: 1_000, lastActiveAt: 2_000, identity: { sourceIp: '127.0.0.1' }, principalId, ...extra };
+}
+
+/** Ids of every listed connection matching a filter, in listing order (all pages). */
+export async function listIds(r: Registry, filter: { principal?: string; group?: string } = {}): Promise<string[]> {
+  const ids: string[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = await r.list({ ...filter, limit: 1000, cursor });
+    ids.push(...page.items.map((x) => x.record.id));
+    cursor = page.cursor;
+  } while (cursor !== undefined);
+  return ids;
 }
 
 /**
- * The behaviour every Registry implementation must have (memory now; Redis for cluster mode).
- * Call it from one test file per implementation with a factory for a fresh, empty registry.
+ * The behaviour every Registry implementation must have (memory, Redis). Call it from one test
+ * file per implementation with a factory for a fresh, empty, started registry; `dispose` (when
+ * given) is called after each test with what `create` returned.
  */
-export function registryContract(name: string, create: () => Registry | Promise<Registry>): void {
+export function registryContract(name: string, create: () => Registry | Promise<Registry>, dispose?: (r: Registry) => void | Promise<void>): void {
   describe(`Registry contract: ${name}`, () => {
     let r: Registry;
     beforeEach(async () => {
       r = await create();
     });
+    afterEach(async () => {
+      await dispose?.(r);
+    });
 
-    it('adds, gets, counts and removes', async () => {
+    it('is available once started', () => {
+      assert.equal(r.available(), true);
+    });
+
+    it('adds, gets, counts and removes; remove returns the claim once', async () => {
       await r.add(record('a'));
       await r.add(record('b', 'alice'));
       assert.equal((await r.get('a'))?.id, 'a');
       assert.equal(await r.count(), 2);
-      await r.remove('a');
+      assert.equal(await r.remove('a'), true, 'the first remove claims it');
       assert.equal(await r.get('a'), undefined);
       assert.equal(await r.count(), 1);
-      await r.remove('a'); // idempotent
+      assert.equal(await r.remove('a'), false, 'a second remove claims nothing');
+      assert.equal(await r.remove('never-there'), false);
+    });
+
+    it('concurrent removes of one connection: exactly one claims it', async () => {
+      await r.add(record('x'));
+      const claims = await Promise.all([r.remove('x'), r.remove('x'), r.remove('x')]);
+      assert.equal(claims.filter(Boolean).length, 1);
+    });
+
+    it('keeps what a survivor needs: node, identity, principal, domain name, authorizer context, groups', async () => {
+      await r.add(record('a', 'alice', { nodeId: 'n7', domainName: 'ws.example.com', authorizer: { principalId: 'alice', tier: 'gold' }, groups: ['g1', 'g2'], identity: { sourceIp: '10.0.0.1', userAgent: 'ua/1' } }));
+      const got = await r.get('a');
+      assert.ok(got);
+      assert.equal(got.nodeId, 'n7');
+      assert.equal(got.stage, 'dev');
+      assert.equal(got.connectedAt, 1_000);
+      assert.equal(got.principalId, 'alice');
+      assert.equal(got.domainName, 'ws.example.com');
+      assert.deepEqual(got.authorizer, { principalId: 'alice', tier: 'gold' });
+      assert.deepEqual([...(got.groups ?? [])].sort(), ['g1', 'g2']);
+      assert.deepEqual(got.identity, { sourceIp: '10.0.0.1', userAgent: 'ua/1' });
+      assert.deepEqual(await listIds(r, { group: 'g2' }), ['a'], 'groups given at add are indexed');
     });
 
     it('indexes principals from the record and from setPrincipal, and forgets them on remove', async () => {
@@ -35,12 +77,13 @@ export function registryContract(name: string, create: () => Registry | Promise<
       await r.add(record('c', 'bob'));
       await r.add(record('d'));
       await r.setPrincipal('d', 'alice');
-      assert.deepEqual((await r.principalMembers('alice')).map((x) => x.id).sort(), ['a', 'b', 'd']);
+      assert.deepEqual((await listIds(r, { principal: 'alice' })).sort(), ['a', 'b', 'd']);
+      assert.equal((await r.get('d'))?.principalId, 'alice');
       await r.setPrincipal('d', 'bob');
-      assert.deepEqual((await r.principalMembers('alice')).map((x) => x.id).sort(), ['a', 'b']);
+      assert.deepEqual((await listIds(r, { principal: 'alice' })).sort(), ['a', 'b']);
       await r.remove('a');
-      assert.deepEqual((await r.principalMembers('alice')).map((x) => x.id), ['b']);
-      assert.deepEqual(await r.principalMembers('nobody'), []);
+      assert.deepEqual(await listIds(r, { principal: 'alice' }), ['b']);
+      assert.deepEqual(await listIds(r, { principal: 'nobody' }), []);
     });
 
     it('joins and leaves groups; a removed connection leaves all its groups', async () => {
@@ -50,13 +93,23 @@ export function registryContract(name: string, create: () => Registry | Promise<
       assert.equal(await r.join('a', 'g2'), true);
       assert.equal(await r.join('b', 'g1'), true);
       assert.equal(await r.join('zzz', 'g1'), false, 'unknown connection');
-      assert.deepEqual((await r.groupMembers('g1')).map((x) => x.id).sort(), ['a', 'b']);
+      assert.deepEqual((await listIds(r, { group: 'g1' })).sort(), ['a', 'b']);
       await r.leave('b', 'g1');
       await r.leave('b', 'g1'); // idempotent
-      assert.deepEqual((await r.groupMembers('g1')).map((x) => x.id), ['a']);
+      assert.deepEqual(await listIds(r, { group: 'g1' }), ['a']);
       await r.remove('a');
-      assert.deepEqual(await r.groupMembers('g1'), []);
-      assert.deepEqual(await r.groupMembers('g2'), []);
+      assert.deepEqual(await listIds(r, { group: 'g1' }), []);
+      assert.deepEqual(await listIds(r, { group: 'g2' }), []);
+    });
+
+    it('lists in a stable order (the order of adding), filtered lists too', async () => {
+      const ids = Array.from({ length: 30 }, (_, i) => `s${i}`);
+      for (const id of ids) await r.add(record(id, 'p'));
+      for (const id of [...ids].reverse()) await r.join(id, 'g'); // joined in reverse: the listing order stays
+      assert.deepEqual(await listIds(r), ids);
+      assert.deepEqual(await listIds(r, { principal: 'p' }), ids);
+      assert.deepEqual(await listIds(r, { group: 'g' }), ids);
+      assert.deepEqual(await listIds(r), ids, 'the same order when asked again');
     });
 
     it('lists in pages without loss or repetition, with filters, while connections come and go', async () => {
@@ -84,6 +137,13 @@ export function registryContract(name: string, create: () => Registry | Promise<
       const fives = await r.list({ group: 'fives', limit: 1000 });
       assert.equal(fives.items.length, 49); // c0 was removed
       assert.ok(fives.items.every((x) => x.groups.includes('fives')));
+    });
+
+    it('records of several nodes live side by side, each naming its node', async () => {
+      await r.add(record('a', 'alice', { nodeId: 'n1' }));
+      await r.add(record('b', 'alice', { nodeId: 'n2' }));
+      const page = await r.list({ principal: 'alice', limit: 10 });
+      assert.deepEqual(page.items.map((x) => [x.record.id, x.record.nodeId]), [['a', 'n1'], ['b', 'n2']]);
     });
 
     it('rejects cursors it did not issue', async () => {

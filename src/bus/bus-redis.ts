@@ -1,0 +1,378 @@
+import type { SendOutcome } from '../connection/connection.js';
+import type { ClusterConfig } from '../cluster/config.js';
+import { encodeFrame, FrameType, type Frame, type FrameHeader } from '../cluster/frame.js';
+import type { ClusterLog, ClusterNode } from '../cluster/node.js';
+import { command, FANOUT, ROUTE, runScript } from '../cluster/scripts.js';
+import { BusUnavailable, BusUnconfirmed, type Bus, type CloseOutcome, type Failure, type FanOutOutcome, type HubTarget, type Selector } from '../bus/bus.js';
+import { type ConnectionRecord } from '../registry/registry.js';
+
+/**
+ * Too many bus requests in flight on this node. A BusUnavailable (nothing was attempted), so a
+ * caller that does not know it answers 503; the management API answers it 429 LimitExceededException.
+ */
+export class BusOverloaded extends BusUnavailable {
+  override name = 'BusOverloaded';
+}
+
+export interface RedisBusOptions {
+  node: ClusterNode;
+  config: ClusterConfig;
+  /** Requests (single and fan-out) this node may wait on at once; beyond it BusOverloaded (default 10,000). */
+  maxInFlight?: number;
+  log?: ClusterLog;
+  /** Called when a route finds a dead owner, so the reaper need not wait for its next tick. */
+  onDeadNode?: () => void;
+}
+
+/** A single request waiting for its owner's reply. */
+interface Single {
+  kind: 'one';
+  node: string | undefined;
+  settle: (r: unknown) => void;
+}
+/** A fan-out waiting for the replies of the live nodes. */
+interface Fan {
+  kind: 'fan';
+  replies: Map<string, unknown>;
+  /** Nodes whose reply is still awaited (set once the fan-out script answered). */
+  waiting: Set<string> | undefined;
+  done: () => void;
+}
+
+const GONE = Symbol('gone');
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * The cluster bus over Redis pub/sub: one command channel per node plus the control channel.
+ * A call for a connection held here goes straight to the local hub (no Redis); any other goes
+ * through the route script (owner lookup + lease check + PUBLISH, atomically) and waits for the
+ * owner's reply until `requestTimeoutMs`. Fan-outs publish the selector once; each node applies
+ * it to its own connections and replies with its counts. Nothing uncertain is reported as done:
+ * not attempted → BusUnavailable (503), attempted without an answer → BusUnconfirmed (500).
+ */
+export class RedisBus implements Bus {
+  private readonly node: ClusterNode;
+  private readonly T: number;
+  private readonly deadAfterMs: number;
+  private readonly max: number;
+  private readonly log: ClusterLog;
+  private readonly onDeadNode: () => void;
+  private hub: HubTarget | undefined;
+  private rid = 0;
+  private readonly pending = new Map<number, Single | Fan>();
+  /** Requests dropped because they were older than the deadline when they arrived (a stalled Redis). */
+  staleDropped = 0;
+
+  constructor(o: RedisBusOptions) {
+    this.node = o.node;
+    this.T = o.config.requestTimeoutMs;
+    this.deadAfterMs = o.config.deadAfterMs;
+    this.max = o.maxInFlight ?? 10_000;
+    this.log = o.log ?? (() => {});
+    this.onDeadNode = o.onDeadNode ?? (() => {});
+  }
+
+  get nodeId(): string {
+    return this.node.nodeId;
+  }
+
+  async start(hub: HubTarget): Promise<void> {
+    this.hub = hub;
+  }
+
+  async close(): Promise<void> {
+    for (const [rid, p] of this.pending) {
+      this.pending.delete(rid);
+      if (p.kind === 'one') p.settle(new BusUnavailable('bus closed'));
+      else p.done();
+    }
+    this.hub = undefined;
+  }
+
+  async send(connectionId: string, data: Buffer | string, binary: boolean): Promise<SendOutcome> {
+    const hub = this.hub;
+    if (hub?.has(connectionId)) return sendOutcome(hub.send({ id: connectionId }, data, binary));
+    const r = await this.call(FrameType.SEND, connectionId, { binary }, data);
+    return r === GONE ? 'gone' : (r as SendOutcome);
+  }
+
+  async disconnect(connectionId: string, code: number, reason: string): Promise<boolean> {
+    const hub = this.hub;
+    if (hub?.has(connectionId)) return hub.close({ id: connectionId }, code, reason).closed > 0;
+    const r = await this.call(FrameType.CLOSE, connectionId, { code, reason });
+    return r !== GONE && r === true;
+  }
+
+  async info(connectionId: string): Promise<ConnectionRecord | undefined> {
+    const hub = this.hub;
+    if (hub?.has(connectionId)) return hub.info(connectionId);
+    const r = await this.call(FrameType.INFO, connectionId, {});
+    return r === GONE || r === null ? undefined : (r as ConnectionRecord);
+  }
+
+  async join(connectionId: string, group: string): Promise<boolean> {
+    const hub = this.hub;
+    if (hub?.has(connectionId)) return hub.join(connectionId, group);
+    const r = await this.call(FrameType.JOIN, connectionId, { group });
+    return r !== GONE && r === true;
+  }
+
+  async leave(connectionId: string, group: string): Promise<void> {
+    const hub = this.hub;
+    if (hub?.has(connectionId)) return hub.leave(connectionId, group);
+    await this.call(FrameType.LEAVE, connectionId, { group });
+  }
+
+  async fanOut(sel: Selector, data: Buffer | string, binary: boolean): Promise<FanOutOutcome> {
+    if ('id' in sel) {
+      if (sel.except === sel.id) return { sent: 0, failed: [] };
+      const r = await this.send(sel.id, data, binary);
+      return r === 'ok' ? { sent: 1, failed: [] } : { sent: 0, failed: [{ connectionId: sel.id, reason: r }] };
+    }
+    const { local, replies, unknown, gone } = await this.fan(FrameType.FANOUT_SEND, sel, { binary }, data, (hub) => hub.send(sel, data, binary));
+    const out: FanOutOutcome = { sent: (local as FanOutOutcome).sent, failed: [...(local as FanOutOutcome).failed] };
+    for (const r of replies) {
+      const o = r as FanOutOutcome;
+      out.sent += Number(o.sent) || 0;
+      if (Array.isArray(o.failed)) out.failed.push(...o.failed);
+    }
+    for (const id of unknown) out.failed.push({ connectionId: id, reason: 'unknown' });
+    for (const id of gone) out.failed.push({ connectionId: id, reason: 'gone' });
+    return out;
+  }
+
+  async disconnectAll(sel: Selector, code: number, reason: string): Promise<CloseOutcome> {
+    if ('id' in sel) {
+      if (sel.except === sel.id) return { closed: 0, failed: [] };
+      return { closed: (await this.disconnect(sel.id, code, reason)) ? 1 : 0, failed: [] };
+    }
+    const { local, replies, unknown } = await this.fan(FrameType.FANOUT_CLOSE, sel, { code, reason }, undefined, (hub) => hub.close(sel, code, reason));
+    const out: CloseOutcome = { closed: (local as CloseOutcome).closed, failed: [...(local as CloseOutcome).failed] };
+    for (const r of replies) {
+      const o = r as CloseOutcome;
+      out.closed += Number(o.closed) || 0;
+      if (Array.isArray(o.failed)) out.failed.push(...o.failed);
+    }
+    // Connections of dead nodes are already closed (their $disconnect runs from the reaper): not failures.
+    for (const id of unknown) out.failed.push({ connectionId: id, reason: 'unknown' });
+    return out;
+  }
+
+  /** A frame from this node's channel or the control channel (wired by the node). */
+  onFrame(f: Frame): void {
+    const h = f.header;
+    switch (f.type) {
+      case FrameType.REPLY:
+        this.onReply(h);
+        return;
+      case FrameType.NODE_DEAD:
+      case FrameType.NODE_LEFT:
+        if (h.node !== undefined) this.forgetNode(h.node);
+        return;
+      default:
+        if (h.from === this.node.nodeId && (f.type === FrameType.FANOUT_SEND || f.type === FrameType.FANOUT_CLOSE)) return; // our own fan-out: applied locally already
+        void this.serve(f);
+    }
+  }
+
+  /** One request for a single connection on another node. Resolves with the owner's answer, or GONE. */
+  private async call(type: FrameType, id: string, fields: FrameHeader, payload?: Buffer | string): Promise<unknown> {
+    this.admit();
+    const deadline = Date.now() + this.T;
+    const rid = ++this.rid;
+    const frame = encodeFrame(type, { ...fields, rid, from: this.node.nodeId, ts: this.node.redisNow(), id }, payload);
+    let settle!: (r: unknown) => void;
+    const answered = new Promise<unknown>((resolve) => (settle = resolve));
+    const p: Single = { kind: 'one', node: undefined, settle };
+    this.pending.set(rid, p);
+    try {
+      for (;;) {
+        const remaining = deadline - Date.now();
+        if (remaining <= 0) throw new BusUnavailable('owner not subscribed (no receiver) until the deadline');
+        let res: [string, string, number];
+        try {
+          res = await runScript<[string, string, number]>(this.node.cmd, ROUTE, this.node.keys.seq, [this.node.keys.base, id, String(this.deadAfterMs), frame], remaining);
+        } catch (err) {
+          throw busError(err);
+        }
+        const [status, owner, receivers] = res;
+        if (status === 'gone') return GONE;
+        if (status === 'dead') {
+          this.onDeadNode();
+          return GONE;
+        }
+        if (status !== 'sent') throw new BusUnavailable(status === 'suspect' ? `owner ${owner} suspected (lease expired)` : 'registry being rebuilt');
+        if (Number(receivers) === 0) {
+          await sleep(Math.min(100, Math.max(1, deadline - Date.now())));
+          continue;
+        }
+        p.node = owner;
+        let timer: NodeJS.Timeout | undefined;
+        const r = await Promise.race([answered, new Promise((resolve) => (timer = setTimeout(resolve, Math.max(0, deadline - Date.now()), TIMEOUT)))]);
+        clearTimeout(timer);
+        if (r === TIMEOUT) throw new BusUnconfirmed(`no answer from node ${owner} within ${this.T} ms; may have been delivered`);
+        if (r instanceof Error) throw r;
+        return r;
+      }
+    } finally {
+      this.pending.delete(rid);
+    }
+  }
+
+  /** A fan-out: script (publish once + node states), local part, replies until the deadline, and who is unaccounted for. */
+  private async fan(type: FrameType, sel: Selector, fields: FrameHeader, payload: Buffer | string | undefined, applyLocal: (hub: HubTarget) => unknown) {
+    this.admit();
+    const hub = this.hub;
+    if (hub === undefined) throw new BusUnavailable('bus not started');
+    const deadline = Date.now() + this.T;
+    const rid = ++this.rid;
+    let done!: () => void;
+    const finished = new Promise<void>((resolve) => (done = resolve));
+    const p: Fan = { kind: 'fan', replies: new Map(), waiting: undefined, done };
+    this.pending.set(rid, p);
+    try {
+      const frame = encodeFrame(type, { ...fields, rid, from: this.node.nodeId, ts: this.node.redisNow(), sel }, payload);
+      let res: [number, string[], string[], string[]];
+      try {
+        res = await runScript(this.node.cmd, FANOUT, this.node.keys.seq, [this.node.keys.base, String(this.deadAfterMs), frame, this.node.nodeId], this.T);
+      } catch (err) {
+        throw busError(err);
+      }
+      const [, alive, suspect, dead] = res;
+      const local = applyLocal(hub);
+      p.waiting = new Set(alive.filter((n) => !p.replies.has(n)));
+      if (p.waiting.size > 0) {
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([finished, new Promise<void>((resolve) => (timer = setTimeout(resolve, Math.max(0, deadline - Date.now()))))]);
+        clearTimeout(timer);
+      }
+      const silent = new Set([...p.waiting, ...suspect]);
+      const except = sel.except;
+      const [unknown, gone] = await Promise.all([this.membersOn(sel, silent), this.membersOn(sel, new Set(dead))]).catch((err: Error) => {
+        throw new BusUnconfirmed(`fan-out sent but its silent nodes could not be resolved: ${err.message}`);
+      });
+      return { local, replies: [...p.replies.values()], unknown: unknown.filter((id) => id !== except), gone: gone.filter((id) => id !== except) };
+    } finally {
+      this.pending.delete(rid);
+    }
+  }
+
+  /** The selector's members held by `nodes`, from the Redis indexes (to name them unknown/gone). */
+  private async membersOn(sel: Selector, nodes: Set<string>): Promise<string[]> {
+    if (nodes.size === 0) return [];
+    const k = this.node.keys;
+    const c = this.node.cmd;
+    if ('all' in sel) {
+      const lists = await Promise.all([...nodes].map((n) => command<string[]>(c, ['SMEMBERS', k.node(n)], this.T)));
+      return lists.flat().map(String);
+    }
+    const key = 'principal' in sel ? k.principal(sel.principal) : 'group' in sel ? k.group(sel.group) : undefined;
+    if (key === undefined) return [];
+    const ids = (await command<string[]>(c, ['ZRANGE', key, '0', '-1'], this.T)).map(String);
+    if (ids.length === 0) return [];
+    const owners = await command<Array<string | null>>(c, ['HMGET', k.loc, ...ids], this.T);
+    return ids.filter((_, i) => owners[i] !== null && nodes.has(String(owners[i])));
+  }
+
+  private admit(): void {
+    if (this.pending.size >= this.max) throw new BusOverloaded(`more than ${this.max} bus requests in flight`);
+    if (this.hub === undefined) throw new BusUnavailable('bus not started');
+    if (!this.node.available()) throw new BusUnavailable('Redis unavailable');
+  }
+
+  private onReply(h: FrameHeader): void {
+    const p = this.pending.get(h.rid ?? -1);
+    if (p === undefined) return; // late: its caller already answered
+    if (p.kind === 'one') {
+      p.settle(h.r === undefined ? null : h.r);
+      return;
+    }
+    if (h.from === undefined) return;
+    p.replies.set(h.from, h.r);
+    if (p.waiting !== undefined) {
+      p.waiting.delete(h.from);
+      if (p.waiting.size === 0) p.done();
+    }
+  }
+
+  /** A node left or was reaped: nobody waits for it any more (its connections are closed). */
+  private forgetNode(node: string): void {
+    for (const p of this.pending.values()) {
+      if (p.kind === 'one') {
+        if (p.node === node) p.settle(GONE);
+      } else if (p.waiting?.delete(node) && p.waiting.size === 0) p.done();
+    }
+  }
+
+  /** Executes a request addressed to this node and publishes the reply to its sender. */
+  private async serve(f: Frame): Promise<void> {
+    const h = f.header;
+    const hub = this.hub;
+    if (hub === undefined || h.from === undefined || h.rid === undefined) return;
+    // A request that sat in a stalled Redis past its caller's deadline: the caller already answered 503/500.
+    if (h.ts !== undefined && this.node.redisNow() - h.ts > this.T) {
+      this.staleDropped++;
+      this.log('warn', 'stale-request', { from: h.from, ageMs: Math.round(this.node.redisNow() - h.ts) }, 'cluster: dropped a bus request older than its deadline');
+      return;
+    }
+    let r: unknown;
+    try {
+      switch (f.type) {
+        case FrameType.SEND:
+          r = sendOutcome(hub.send({ id: h.id! }, f.payload, h.binary === true));
+          break;
+        case FrameType.CLOSE:
+          r = hub.close({ id: h.id! }, h.code ?? 1000, h.reason ?? '').closed > 0;
+          break;
+        case FrameType.INFO:
+          r = hub.info(h.id!) ?? null;
+          break;
+        case FrameType.JOIN:
+          r = await hub.join(h.id!, h.group!);
+          break;
+        case FrameType.LEAVE:
+          await hub.leave(h.id!, h.group!);
+          r = true;
+          break;
+        case FrameType.FANOUT_SEND:
+          r = hub.send(h.sel as Selector, f.payload, h.binary === true);
+          break;
+        case FrameType.FANOUT_CLOSE:
+          r = hub.close(h.sel as Selector, h.code ?? 1000, h.reason ?? '');
+          break;
+        default:
+          this.log('warn', 'bad-frame-type', { type: f.type }, 'cluster: dropped a bus frame of unknown type');
+          return;
+      }
+    } catch (err) {
+      this.log('error', 'serve', { err: (err as Error).message }, 'cluster: a bus request failed on this node');
+      return; // the caller answers 500 (unconfirmed) at its deadline
+    }
+    try {
+      await this.node.publishTo(h.from, encodeFrame(FrameType.REPLY, { rid: h.rid, from: this.node.nodeId, r }));
+    } catch (err) {
+      this.log('warn', 'reply', { err: (err as Error).message }, 'cluster: could not publish a bus reply');
+    }
+  }
+}
+
+const TIMEOUT = Symbol('timeout');
+
+function sendOutcome(o: FanOutOutcome): SendOutcome {
+  if (o.sent > 0) return 'ok';
+  const reason = o.failed[0]?.reason;
+  return reason === 'full' ? 'full' : 'gone';
+}
+
+/** node-redis failures: never written → BusUnavailable; maybe executed → BusUnconfirmed. */
+function busError(err: unknown): Error {
+  const kind = (err as Error)?.constructor?.name ?? '';
+  const msg = (err as Error)?.message ?? String(err);
+  // A deadline passed with the command maybe still queued in a stalled Redis: receivers drop
+  // requests older than the deadline, so it cannot be delivered late; answer 503 (retry-safe).
+  if (kind === 'RedisDeadline' || kind === 'ClientOfflineError' || kind === 'ClientClosedError' || kind === 'TimeoutError' || kind === 'AbortError') return new BusUnavailable(`Redis unavailable: ${msg}`);
+  if (kind === 'SimpleError' || kind === 'ErrorReply' || kind === 'BlobError') return new BusUnavailable(`Redis refused the route script: ${msg}`);
+  return new BusUnconfirmed(`Redis connection lost during the request; may have been delivered: ${msg}`);
+}
+
+export type { Failure };

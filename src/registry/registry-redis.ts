@@ -1,0 +1,221 @@
+import type { Identity } from '../connection/connection.js';
+import type { ClusterNode } from '../cluster/node.js';
+import { command, CONN_ADD, CONN_REMOVE, JOIN, LEAVE, runScript, SET_PRINCIPAL } from '../cluster/scripts.js';
+import { InvalidCursor, type ConnectionListing, type ConnectionRecord, type ListPage, type ListQuery, type Registry } from '../registry/registry.js';
+
+/** The registry could not be reached: callers answer 503 (a handshake is refused before $connect). */
+export class RegistryUnavailable extends Error {
+  override name = 'RegistryUnavailable';
+}
+
+export interface RedisRegistryOptions {
+  node: ClusterNode;
+  stage: string;
+  /** Deadline of one registry call (ms). */
+  timeoutMs: number;
+  /** Accept new connections while Redis is unreachable (projected on recovery). */
+  acceptWhileDown?: boolean;
+}
+
+/**
+ * The Redis projection of this node's connections, written only by their owner (this node), read
+ * by every node. The owner is the truth: what could not be written during an outage is kept here
+ * (pending removals, dirty ids) and written on recovery by reconcile.ts. Cursors are `v1:<seq>`
+ * with a cluster-wide seq, so a page from one node continues on another.
+ */
+export class RedisRegistry implements Registry {
+  private readonly node: ClusterNode;
+  private readonly stage: string;
+  private readonly timeoutMs: number;
+  private readonly acceptWhileDown: boolean;
+  /** Seq of each connection this node owns: re-projection keeps the listing order. */
+  readonly seqs = new Map<string, number>();
+  /** Removals that could not reach Redis; flushed on recovery. */
+  readonly pendingRemovals = new Set<string>();
+  /** Local connections whose Redis record may be stale (written during an outage); re-projected on recovery. */
+  readonly dirty = new Set<string>();
+  /** Set while reconcile re-projects (lookups elsewhere answer 503 through the rebuild key). */
+  rebuilding = false;
+
+  constructor(o: RedisRegistryOptions) {
+    this.node = o.node;
+    this.stage = o.stage;
+    this.timeoutMs = o.timeoutMs;
+    this.acceptWhileDown = o.acceptWhileDown ?? false;
+  }
+
+  async start(): Promise<void> {}
+  async close(): Promise<void> {}
+
+  available(): boolean {
+    return this.node.available() && !this.rebuilding;
+  }
+
+  async add(rec: ConnectionRecord): Promise<void> {
+    if (!this.node.available()) {
+      if (!this.acceptWhileDown) throw new RegistryUnavailable('registry unavailable');
+      this.dirty.add(rec.id);
+      return;
+    }
+    try {
+      await this.project(rec);
+    } catch (err) {
+      // The write may have happened (in flight when the socket died): make sure it is undone.
+      this.pendingRemovals.add(rec.id);
+      throw new RegistryUnavailable(`registry write failed: ${(err as Error).message}`);
+    }
+  }
+
+  /** Writes (or rewrites) one owned connection's record and indexes; `seq` given on re-projection. */
+  async project(rec: ConnectionRecord, seq?: number): Promise<number> {
+    const k = this.node.keys;
+    // The record names its node; a node fenced and rejoined under a new id re-homes the records of its old id.
+    const owner = rec.nodeId !== '' && !this.node.formerIds.has(rec.nodeId) ? rec.nodeId : this.node.nodeId;
+    const args: string[] = [k.base, rec.id, owner, seq === undefined ? '' : String(seq), rec.principalId ?? '', rec.groups && rec.groups.length > 0 ? JSON.stringify(rec.groups) : ''];
+    const id = rec.identity;
+    args.push('ca', String(rec.connectedAt), 'ip', id.sourceIp);
+    if (id.userAgent !== undefined) args.push('ua', id.userAgent);
+    if (id.accessKey !== undefined) args.push('ak', id.accessKey);
+    if (id.caller !== undefined) args.push('cl', id.caller);
+    if (id.user !== undefined) args.push('us', id.user);
+    if (rec.domainName !== undefined) args.push('d', rec.domainName);
+    if (rec.authorizer !== undefined) args.push('a', JSON.stringify(rec.authorizer));
+    const s = Number(await runScript<number>(this.node.cmd, CONN_ADD, k.seq, args, this.timeoutMs));
+    this.seqs.set(rec.id, s);
+    this.dirty.delete(rec.id);
+    return s;
+  }
+
+  async remove(id: string): Promise<boolean> {
+    const owned = this.seqs.delete(id) || this.dirty.has(id);
+    this.dirty.delete(id);
+    if (!this.node.available()) {
+      this.pendingRemovals.add(id);
+      return owned;
+    }
+    try {
+      return (await this.removeNow(id)) || (owned && this.pendingRemovals.has(id));
+    } catch {
+      this.pendingRemovals.add(id);
+      return owned;
+    }
+  }
+
+  /** conn_remove for an owned record; true when this call removed it (false: gone already, e.g. reaped). */
+  async removeNow(id: string): Promise<boolean> {
+    const k = this.node.keys;
+    const r = Number(await runScript<number>(this.node.cmd, CONN_REMOVE, k.seq, [k.base, id, ''], this.timeoutMs));
+    this.pendingRemovals.delete(id);
+    return r === 1;
+  }
+
+  async get(id: string): Promise<ConnectionRecord | undefined> {
+    this.need();
+    const h = await command<Record<string, string> | null>(this.node.cmd, ['HGETALL', this.node.keys.conn(id)], this.timeoutMs).catch(unavailable);
+    return h && Object.keys(h).length > 0 ? this.parse(id, h) : undefined;
+  }
+
+  async count(): Promise<number> {
+    this.need();
+    return Number(await command(this.node.cmd, ['ZCARD', this.node.keys.all], this.timeoutMs).catch(unavailable));
+  }
+
+  async setPrincipal(id: string, principalId: string): Promise<void> {
+    await this.write(id, () => runScript(this.node.cmd, SET_PRINCIPAL, this.node.keys.seq, [this.node.keys.base, id, principalId], this.timeoutMs));
+  }
+
+  async join(id: string, group: string): Promise<boolean> {
+    const r = await this.write(id, () => runScript<number>(this.node.cmd, JOIN, this.node.keys.seq, [this.node.keys.base, id, group], this.timeoutMs));
+    return r === undefined ? this.seqs.has(id) : Number(r) === 1;
+  }
+
+  async leave(id: string, group: string): Promise<void> {
+    await this.write(id, () => runScript(this.node.cmd, LEAVE, this.node.keys.seq, [this.node.keys.base, id, group], this.timeoutMs));
+  }
+
+  async list(q: ListQuery): Promise<ListPage> {
+    const after = q.cursor === undefined ? 0 : decodeCursor(q.cursor);
+    this.need();
+    const k = this.node.keys;
+    const key = q.principal !== undefined ? k.principal(q.principal) : q.group !== undefined ? k.group(q.group) : k.all;
+    const cmd = this.node.cmd;
+    const rows = await command<Array<[string, number]> | string[]>(cmd, ['ZRANGE', key, `(${after}`, '+inf', 'BYSCORE', 'LIMIT', '0', String(q.limit + 1), 'WITHSCORES'], this.timeoutMs)
+      .catch(unavailable);
+    const pairs = pairsOf(rows);
+    const page = pairs.slice(0, q.limit);
+    const hashes = await Promise.all(page.map(([id]) => command<Record<string, string> | null>(cmd, ['HGETALL', k.conn(id)], this.timeoutMs))).catch(unavailable);
+    const items: ConnectionListing[] = [];
+    page.forEach(([id], i) => {
+      const h = hashes[i];
+      if (!h || Object.keys(h).length === 0) return; // closed between the two reads
+      const record = this.parse(id, h);
+      items.push({ record, groups: [...(record.groups ?? [])] });
+    });
+    return pairs.length > q.limit ? { items, cursor: encodeCursor(page[page.length - 1]![1]) } : { items };
+  }
+
+  /** A write of an owned connection's membership; during an outage the id is marked dirty (re-projected later). */
+  private async write<T>(id: string, run: () => Promise<T>): Promise<T | undefined> {
+    if (!this.node.available()) {
+      this.dirty.add(id);
+      return undefined;
+    }
+    try {
+      return await run();
+    } catch {
+      this.dirty.add(id);
+      return undefined;
+    }
+  }
+
+  private need(): void {
+    if (!this.available()) throw new RegistryUnavailable('registry unavailable');
+  }
+
+  /** A record from its Redis hash (lastActiveAt: connectedAt; the owner has the live value). */
+  parse(id: string, h: Record<string, string>): ConnectionRecord {
+    const identity: Identity = { sourceIp: h.ip ?? '' };
+    if (h.ua !== undefined) identity.userAgent = h.ua;
+    if (h.ak !== undefined) identity.accessKey = h.ak;
+    if (h.cl !== undefined) identity.caller = h.cl;
+    if (h.us !== undefined) identity.user = h.us;
+    const ca = Number(h.ca);
+    return {
+      id,
+      stage: this.stage,
+      nodeId: h.n ?? '',
+      connectedAt: ca,
+      lastActiveAt: ca,
+      identity,
+      principalId: h.p,
+      ...(h.d !== undefined ? { domainName: h.d } : {}),
+      ...(h.a !== undefined ? { authorizer: JSON.parse(h.a) as Record<string, unknown> } : {}),
+      groups: h.g ? (JSON.parse(h.g) as string[]) : [],
+      seq: Number(h.s),
+    };
+  }
+}
+
+function unavailable(err: Error): never {
+  throw new RegistryUnavailable(`registry read failed: ${err.message}`);
+}
+
+/** ZRANGE … WITHSCORES as [member, score] pairs, whether RESP3 (pairs) or RESP2 (flat) answered. */
+function pairsOf(rows: Array<[string, number]> | string[]): Array<[string, number]> {
+  if (rows.length === 0) return [];
+  if (Array.isArray(rows[0])) return (rows as Array<[string, number]>).map(([m, s]) => [String(m), Number(s)]);
+  const out: Array<[string, number]> = [];
+  for (let i = 0; i < rows.length; i += 2) out.push([String(rows[i]), Number(rows[i + 1])]);
+  return out;
+}
+
+/** Same cursor format as the memory registry: base64url of `v1:<seq>`. */
+function encodeCursor(seq: number): string {
+  return Buffer.from(`v1:${seq}`).toString('base64url');
+}
+
+function decodeCursor(cursor: string): number {
+  const m = /^v1:(\d{1,15})$/.exec(Buffer.from(cursor, 'base64url').toString());
+  if (m === null || !/^[A-Za-z0-9_-]+$/.test(cursor)) throw new InvalidCursor(`Invalid nextToken "${cursor}"`);
+  return Number(m[1]);
+}
