@@ -170,26 +170,33 @@ describe('management API: AWS SDK v3 against a running gateway', () => {
   });
 
   it('refuses with LimitExceededException when the client cannot take more (send buffer full), never dropping silently', async () => {
-    const c = await TestClient.connect(gw.url);
-    const id = await idOf(c);
-    c.ws.pause(); // the client stops reading: the server's socket buffer fills
-    (c.ws as any)._socket.pause();
-    let refusedAt = -1;
-    let delivered = 0;
-    for (let i = 0; i < 20_000 && refusedAt < 0; i++) {
-      try {
-        await v3(gw).send(new PostToConnectionCommand({ ConnectionId: id, Data: 'y'.repeat(1000) }));
-        delivered++;
-      } catch (err) {
-        assert.ok(err instanceof LimitExceededException, `got ${(err as Error).name}`);
-        refusedAt = i;
+    // The kernel's socket buffers (megabytes on loopback) fill before the gateway's: large posts fill them in a few hundred calls.
+    const big = await startGateway({ routes: { whoami: { handler: `${H}#whoami`, routeResponse: true } }, limits: { messageBytes: 64 * 1024, sendBufferBytes: 1024 } });
+    try {
+      const c = await TestClient.connect(big.url);
+      const id = await idOf(c);
+      c.ws.pause(); // the client stops reading: the server's socket buffer fills
+      (c.ws as any)._socket.pause();
+      let refusedAt = -1;
+      let delivered = 0;
+      const sdk = v3(big);
+      for (let i = 0; i < 20_000 && refusedAt < 0; i++) {
+        try {
+          await sdk.send(new PostToConnectionCommand({ ConnectionId: id, Data: 'y'.repeat(64 * 1024) }));
+          delivered++;
+        } catch (err) {
+          assert.ok(err instanceof LimitExceededException, `got ${(err as Error).name}`);
+          refusedAt = i;
+        }
       }
+      assert.ok(refusedAt > 0, 'a full buffer is refused');
+      (c.ws as any)._socket.resume();
+      c.ws.resume();
+      await until(() => c.inbox.length === delivered, `all ${delivered} accepted messages delivered`, 10_000);
+      c.close();
+    } finally {
+      await big.close();
     }
-    assert.ok(refusedAt > 0, 'a full buffer is refused');
-    (c.ws as any)._socket.resume();
-    c.ws.resume();
-    await until(() => c.inbox.length === delivered, `all ${delivered} accepted messages delivered`, 10_000);
-    c.close();
   });
 
   it('works with an endpoint that ends in "/" (SDK v3 then sends //@connections)', async () => {
