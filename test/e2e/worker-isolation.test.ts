@@ -92,7 +92,7 @@ describe('worker isolation: runaway handlers, module state, context, callbacks, 
     gw = await startGateway({
       isolation: 'worker',
       routes: {
-        work: { handler: `${FNS}#work`, routeResponse: true, timeoutMs: 1000 }, // the runaway burns a core until then
+        work: { handler: `${FNS}#work`, routeResponse: true, timeoutMs: 3000 },
         count: { handler: `${FNS}#count`, routeResponse: true, maxConcurrency: 1 },
         context: { handler: `${FNS}#context`, routeResponse: true, timeoutMs: 20_000, functionName: 'ctx-fn' },
         callback: { handler: `${FNS}#callback` },
