@@ -128,14 +128,15 @@ describe('management API: AWS SDK v3 against a running gateway', () => {
     c.close();
   });
 
-  it('DeleteConnection closes the client with 1000 within 100 ms; then DELETE and POST answer 410 GoneException', async () => {
+  it('DeleteConnection closes the client with 1000 at once; then DELETE and POST answer 410 GoneException', async () => {
     const c = await TestClient.connect(gw.url);
     const id = await idOf(c);
     const t0 = Date.now();
     const out = await v3(gw).send(new DeleteConnectionCommand({ ConnectionId: id }));
     assert.equal(out.$metadata.httpStatusCode, 204);
-    assert.deepEqual(await c.waitClose(1000), { code: 1000, reason: 'Connection Closed Normally' });
-    assert.ok(Date.now() - t0 < 100, `closed after ${Date.now() - t0} ms`);
+    assert.deepEqual(await c.waitClose(5000), { code: 1000, reason: 'Connection Closed Normally' });
+    // Generous for a loaded machine, far below ws's 30 s close-handshake timeout the close must not wait for.
+    assert.ok(Date.now() - t0 < 2000, `closed after ${Date.now() - t0} ms`);
     await rejectsWith(v3(gw).send(new DeleteConnectionCommand({ ConnectionId: id })), GoneException);
     await rejectsWith(v3(gw).send(new PostToConnectionCommand({ ConnectionId: id, Data: 'x' })), GoneException);
     await rejectsWith(v3(gw).send(new GetConnectionCommand({ ConnectionId: id })), GoneException);
