@@ -42,25 +42,27 @@ const SRC_CLI = path.join(ROOT, 'src', 'cli', 'main.ts');
 
 let distFresh: boolean | undefined;
 
-/** True when every .ts file under src/ has its .js in dist/ written after it (as `npm test` leaves it): dist then is what src says. */
+/**
+ * True when dist/ was built after the last change in src/: `npm run build` ends by writing
+ * dist/.built (its incremental compile leaves unchanged outputs untouched, so their own times say nothing).
+ */
 function distIsFresh(): boolean {
   if (distFresh !== undefined) return distFresh;
-  const src = path.join(ROOT, 'src');
-  const fresh = (dir: string): boolean =>
+  const stamp = path.join(ROOT, 'dist', '.built');
+  if (!existsSync(stamp) || !existsSync(DIST_CLI)) return (distFresh = false);
+  const built = statSync(stamp).mtimeMs;
+  const olderThanBuild = (dir: string): boolean =>
     readdirSync(dir, { withFileTypes: true }).every((e) => {
       const file = path.join(dir, e.name);
-      if (e.isDirectory()) return fresh(file);
-      if (!e.name.endsWith('.ts') || e.name.endsWith('.d.ts')) return true;
-      const out = path.join(ROOT, 'dist', path.relative(src, file)).replace(/\.ts$/, '.js');
-      return existsSync(out) && statSync(out).mtimeMs >= statSync(file).mtimeMs;
+      return e.isDirectory() ? olderThanBuild(file) : statSync(file).mtimeMs <= built;
     });
-  distFresh = existsSync(DIST_CLI) && fresh(src);
+  distFresh = olderThanBuild(path.join(ROOT, 'src'));
   return distFresh;
 }
 
 /**
  * `node` arguments that run the real `switchboard` command with `args`: the compiled dist/cli/main.js
- * when it is up to date with src/ (a third of the start-up cost), else src/cli/main.ts through tsx.
+ * when it was built after the last change in src/ (half the start-up cost), else src/cli/main.ts through tsx.
  */
 export function switchboardArgv(args: string[]): string[] {
   return [...(distIsFresh() ? [DIST_CLI] : ['--import', 'tsx', SRC_CLI]), ...args];
