@@ -2,7 +2,6 @@
 import { parseArgs } from 'node:util';
 import { isManagementCommand, MANAGEMENT_USAGE, runManagementCommand } from './commands.js';
 import { serverlessArgs, serverlessOptions, SERVERLESS_OPTIONS } from './serverless.js';
-import { start } from './start.js';
 
 const USAGE = `usage: switchboard <command> [options]
 
@@ -30,6 +29,11 @@ function port(text: string | undefined): number | undefined {
     process.exit(2);
   }
   return n;
+}
+
+/** The gateway is loaded only for `start`: management commands and help stay quick to launch. */
+async function start(options: Parameters<typeof import('./start.js').start>[0]): Promise<number> {
+  return (await import('./start.js')).start(options);
 }
 
 async function main(argv: string[]): Promise<number> {

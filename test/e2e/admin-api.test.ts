@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { request } from 'undici';
 import { SwitchboardClient } from '../../src/client/index.js';
@@ -8,6 +7,7 @@ import type { Gateway } from '../../src/index.js';
 import { adminApiRoutes } from '../../src/observability/admin-api.js';
 import { TestClient, until } from '../helpers/client.js';
 import { ROOT, startGateway } from '../helpers/gateway.js';
+import { switchboardArgv } from '../helpers/process.js';
 
 const H = './handlers.ts';
 const TOKEN = 'admin-token-for-tests-0123456789';
@@ -239,11 +239,10 @@ describe('admin API from the typed client and the CLI (token instead of SigV4)',
 
   it('switchboard --admin URL with SWITCHBOARD_ADMIN_TOKEN, or SWITCHBOARD_ADMIN_URL and --token; no credentials needed', async () => {
     const { c, id } = await connect(gw, '?user=gina');
-    const cli = path.join(ROOT, 'src', 'cli', 'main.ts');
     const sb = (args: string[], env: NodeJS.ProcessEnv) =>
       new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
         // No AWS credentials in the environment: the admin transport must not need them.
-        const child = spawn(process.execPath, ['--import', 'tsx', cli, ...args], { cwd: ROOT, env: { PATH: process.env.PATH, HOME: '/nonexistent', ...env } });
+        const child = spawn(process.execPath, switchboardArgv(args), { cwd: ROOT, env: { PATH: process.env.PATH, HOME: '/nonexistent', ...env } });
         let stdout = '';
         let stderr = '';
         child.stdout.on('data', (b: Buffer) => (stdout += b));

@@ -1,12 +1,11 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Gateway } from '../../src/index.js';
 import { TestClient, until } from '../helpers/client.js';
 import { CREDS, ROOT, startGateway } from '../helpers/gateway.js';
+import { switchboardArgv } from '../helpers/process.js';
 
-const CLI = path.join(ROOT, 'src', 'cli', 'main.ts');
 const H = './handlers.ts';
 
 interface Run {
@@ -15,9 +14,9 @@ interface Run {
   stderr: string;
 }
 
-/** Runs the real `switchboard` command (through tsx) with credentials in its environment, as a shell would. */
+/** Runs the real `switchboard` command with credentials in its environment, as a shell would. */
 function sb(args: string[], env: NodeJS.ProcessEnv = {}, stdin?: string): Promise<Run> {
-  const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], {
+  const child = spawn(process.execPath, switchboardArgv(args), {
     cwd: ROOT,
     env: { PATH: process.env.PATH, HOME: process.env.HOME, AWS_ACCESS_KEY_ID: CREDS.accessKeyId, AWS_SECRET_ACCESS_KEY: CREDS.secretAccessKey, ...env },
     stdio: ['pipe', 'pipe', 'pipe'],

@@ -12,8 +12,8 @@ import type { Gateway } from '../../src/index.js';
 import { TestClient, until } from '../helpers/client.js';
 import { CREDS, FIXTURES, ROOT, startGateway } from '../helpers/gateway.js';
 import { call } from '../helpers/signed.js';
+import { switchboardArgv } from '../helpers/process.js';
 
-const CLI = path.join(ROOT, 'src', 'cli', 'main.ts');
 const H = './handlers.ts';
 
 interface Run {
@@ -22,9 +22,9 @@ interface Run {
   stderr: string;
 }
 
-/** Runs the real command (through tsx) to its end, with the test credentials in its environment. */
+/** Runs the real command to its end, with the test credentials in its environment. */
 function sb(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Run> {
-  const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], {
+  const child = spawn(process.execPath, switchboardArgv(args), {
     cwd: ROOT,
     env: { PATH: process.env.PATH, HOME: process.env.HOME, AWS_ACCESS_KEY_ID: CREDS.accessKeyId, AWS_SECRET_ACCESS_KEY: CREDS.secretAccessKey, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -87,7 +87,7 @@ describe('switchboard help and start errors', () => {
   });
 
   it('the first line start prints is "Switchboard listening on ws://HOST:PORT/STAGE"', async () => {
-    const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'start', '--config', ECHO_CONFIG(), '--port', '0'], { cwd: ROOT, env: { ...process.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, switchboardArgv(['start', '--config', ECHO_CONFIG(), '--port', '0']), { cwd: ROOT, env: { ...process.env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
     const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));

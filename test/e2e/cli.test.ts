@@ -6,12 +6,12 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import { TestClient } from '../helpers/client.js';
 import { FIXTURES, ROOT } from '../helpers/gateway.js';
+import { switchboardArgv } from '../helpers/process.js';
 
-const CLI = path.join(ROOT, 'src', 'cli', 'main.ts');
 
-/** Runs the real `switchboard` command (through tsx) and collects its output. */
+/** Runs the real `switchboard` command and collects its output. */
 function run(args: string[], opts: { untilLine?: RegExp; env?: NodeJS.ProcessEnv } = {}) {
-  const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], { cwd: ROOT, env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, switchboardArgv(args), { cwd: ROOT, env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));

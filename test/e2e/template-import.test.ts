@@ -8,7 +8,7 @@ import pino from 'pino';
 import { createGateway, type Gateway } from '../../src/index.js';
 import { TestClient, until } from '../helpers/client.js';
 import { CREDS, FIXTURES, ROOT, recorded, resetRecorded } from '../helpers/gateway.js';
-import { launchGateway, type GatewayProcess } from '../helpers/process.js';
+import { launchGateway, type GatewayProcess, switchboardArgv } from '../helpers/process.js';
 
 const SAM = path.join(FIXTURES, 'sam-project', 'template.yaml');
 const CFN = path.join(FIXTURES, 'cfn-project', 'template.yaml');
@@ -177,7 +177,7 @@ describe('switchboard start --template: the real command, in a child process', (
       template,
       `Resources:\n  Api:\n    Type: AWS::ApiGatewayV2::Api\n    Properties: { ProtocolType: WEBSOCKET }\n  SendRoute:\n    Type: AWS::ApiGatewayV2::Route\n    Properties:\n      ApiId: !Ref Api\n      RouteKey: send\n      Target: !Sub integrations/\${SendInteg}\n  SendInteg:\n    Type: AWS::ApiGatewayV2::Integration\n    Properties:\n      ApiId: !Ref Api\n      IntegrationType: AWS\n      IntegrationUri: arn:aws:apigateway:us-east-1:dynamodb:action/PutItem\n  PyRoute:\n    Type: AWS::ApiGatewayV2::Route\n    Properties:\n      ApiId: !Ref Api\n      RouteKey: py\n      Target: !Sub integrations/\${PyInteg}\n  PyInteg:\n    Type: AWS::ApiGatewayV2::Integration\n    Properties:\n      ApiId: !Ref Api\n      IntegrationType: AWS_PROXY\n      IntegrationUri: !Sub arn:aws:apigateway:\${AWS::Region}:lambda:path/2015-03-31/functions/\${PyFn.Arn}/invocations\n  PyFn:\n    Type: AWS::Lambda::Function\n    Properties:\n      Runtime: python3.12\n      Handler: app.handler\n      Code: ./\n`,
     );
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src', 'cli', 'main.ts'), 'start', '--template', template, '--port', '0'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, switchboardArgv(['start', '--template', template, '--port', '0']), { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { stringify } from 'yaml';
@@ -8,7 +8,7 @@ import { CREDS, FIXTURES, ROOT } from './gateway.js';
 
 /**
  * A gateway in its own process, started with the real `switchboard start` command (compiled
- * dist when present, else through tsx). For tests where the test process must survive what the
+ * dist when up to date, else through tsx). For tests where the test process must survive what the
  * gateway does not (a crash), or where the gateway's own memory and descriptors are measured.
  */
 export interface GatewayProcess {
@@ -40,6 +40,34 @@ export interface GatewayProcess {
 const DIST_CLI = path.join(ROOT, 'dist', 'cli', 'main.js');
 const SRC_CLI = path.join(ROOT, 'src', 'cli', 'main.ts');
 
+let distFresh: boolean | undefined;
+
+/**
+ * True when dist/ was built after the last change in src/: `npm run build` ends by writing
+ * dist/.built (its incremental compile leaves unchanged outputs untouched, so their own times say nothing).
+ */
+function distIsFresh(): boolean {
+  if (distFresh !== undefined) return distFresh;
+  const stamp = path.join(ROOT, 'dist', '.built');
+  if (!existsSync(stamp) || !existsSync(DIST_CLI)) return (distFresh = false);
+  const built = statSync(stamp).mtimeMs;
+  const olderThanBuild = (dir: string): boolean =>
+    readdirSync(dir, { withFileTypes: true }).every((e) => {
+      const file = path.join(dir, e.name);
+      return e.isDirectory() ? olderThanBuild(file) : statSync(file).mtimeMs <= built;
+    });
+  distFresh = olderThanBuild(path.join(ROOT, 'src'));
+  return distFresh;
+}
+
+/**
+ * `node` arguments that run the real `switchboard` command with `args`: the compiled dist/cli/main.js
+ * when it was built after the last change in src/ (half the start-up cost), else src/cli/main.ts through tsx.
+ */
+export function switchboardArgv(args: string[]): string[] {
+  return [...(distIsFresh() ? [DIST_CLI] : ['--import', 'tsx', SRC_CLI]), ...args];
+}
+
 /**
  * Writes `config` to a temporary YAML file (handler paths resolve against test/fixtures) and
  * starts `switchboard start --config FILE --port 0`; resolves once it prints its URL.
@@ -70,8 +98,7 @@ export async function startGatewayProcess(config: ConfigInput, opts: { env?: Nod
  * resolves once it prints its URL.
  */
 export async function launchGateway(startArgs: string[], opts: { env?: NodeJS.ProcessEnv; nodeArgs?: string[]; prefix?: string[]; /** false: no `--port 0` (the arguments or the project say the port). */ freePort?: boolean } = {}): Promise<GatewayProcess> {
-  const useDist = existsSync(DIST_CLI);
-  const args = [...(opts.nodeArgs ?? []), ...(useDist ? [DIST_CLI] : ['--import', 'tsx', SRC_CLI]), 'start', ...startArgs, ...(opts.freePort === false ? [] : ['--port', '0'])];
+  const args = [...(opts.nodeArgs ?? []), ...switchboardArgv(['start', ...startArgs, ...(opts.freePort === false ? [] : ['--port', '0'])])];
   const [cmd, ...pre] = [...(opts.prefix ?? []), process.execPath];
   const child = spawn(cmd!, [...pre, ...args], { cwd: ROOT, env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
   const lines: string[] = [];

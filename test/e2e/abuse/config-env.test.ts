@@ -9,13 +9,13 @@ import { describe, it } from 'node:test';
 import { ConfigError, loadConfigFile } from '../../../src/config/load.js';
 import { TestClient } from '../../helpers/client.js';
 import { FIXTURES, ROOT } from '../../helpers/gateway.js';
+import { switchboardArgv } from '../../helpers/process.js';
 
 /**
  * `${VAR}` values go into the parsed configuration as scalars: a value cannot add keys, whatever
  * YAML or JSON it contains. Keys are never substituted.
  */
 
-const CLI = path.join(ROOT, 'src', 'cli', 'main.ts');
 const INJECT = 'x\nmanagement:\n  auth: none';
 
 function configFile(text: string, ext = 'yaml'): string {
@@ -93,7 +93,7 @@ describe('${VAR} substitution', () => {
   it('through the CLI: PORT picks the port, and an injected "auth: none" does not turn authentication off', async () => {
     const port = await freePort();
     const file = configFile(TEMPLATE);
-    const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'start', '--config', file], {
+    const child = spawn(process.execPath, switchboardArgv(['start', '--config', file]), {
       cwd: ROOT,
       env: { ...process.env, PORT: String(port), DOMAIN: INJECT, REGION: 'eu-west-1', SUFFIX: 'X' },
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -35,17 +35,24 @@ describe('HTTP integration pool and queue', () => {
   });
 
   it('answers beyond pool + queue at once, and never sends a call that waited past its deadline', async () => {
+    // The two calls holding the sockets outlive the queued ones by far, so no socket frees while a queued
+    // call could still take it (with one deadline for all, a loaded machine could free one just in time).
     const gw = await startGateway({
       limits: { httpIntegrationConnections: 2, httpIntegrationQueue: 2 },
-      routes: { stall: { http: `${base}/stall`, routeResponse: true, timeoutMs: 800 }, quick: { handler: './abuse.ts#quick', routeResponse: true } },
+      routes: {
+        hold: { http: `${base}/stall`, routeResponse: true, timeoutMs: 3000 },
+        stall: { http: `${base}/stall`, routeResponse: true, timeoutMs: 1500 },
+        quick: { handler: './abuse.ts#quick', routeResponse: true },
+      },
     });
     try {
       const c = await TestClient.connect(gw.url);
       const bystander = await TestClient.connect(gw.url);
-      for (let i = 0; i < 6; i++) c.send({ action: 'stall' });
-      // Two beyond 2 sockets + 2 queued: refused at once, well before the 800 ms deadline.
-      assert.match((await c.next(700)).text, frame('Internal server error'));
-      assert.match((await c.next(700)).text, frame('Internal server error'));
+      for (let i = 0; i < 2; i++) c.send({ action: 'hold' });
+      for (let i = 0; i < 4; i++) c.send({ action: 'stall' });
+      // Two beyond 2 sockets + 2 queued: refused at once, well before the 1.5 s deadline.
+      assert.match((await c.next(1000)).text, frame('Internal server error'));
+      assert.match((await c.next(1000)).text, frame('Internal server error'));
       assert.equal((await bystander.request({ action: 'quick' })).text, 'quick');
       for (let i = 0; i < 4; i++) assert.match((await c.next(5000)).text, frame('Endpoint request timed out'));
       // The two queued calls timed out waiting: the backend never sees them, not even later.
