@@ -35,6 +35,7 @@ import { NOOP_METRICS, PromMetrics } from './observability/metrics.js';
 import { AccessLog } from './observability/access-log.js';
 import { createLogger, type Logger } from './observability/logger.js';
 import { MemoryRegistry } from './registry/registry-memory.js';
+import { createClusterServices } from './cluster/cluster.js';
 import type { Registry } from './registry/registry.js';
 import { buildRouteTable } from './routing/route-table.js';
 import { Transport } from './transport/server.js';
@@ -194,9 +195,11 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
   if (imported) logger.info({ file: imported.file, stage: config.stage, offline: imported.offline, notes: imported.notes }, 'serverless project imported');
   const counters = new Counters();
   const logLimiter = new LogLimiter(logger, counters);
-  // One process by default: its own memory registry and a bus that calls its hub directly.
-  const registry: Registry = opts.registry ?? new MemoryRegistry();
-  const bus: Bus = opts.bus ?? new LocalBus(opts.nodeId);
+  // One process by default: its own memory registry and a bus that calls its hub directly. With
+  // `cluster`, Redis holds the registry and carries the bus, and this node leases its place there.
+  const cluster = config.cluster ? createClusterServices(config.cluster, config.stage, config.apiId, opts.nodeId ? { nodeId: opts.nodeId } : {}) : undefined;
+  const registry: Registry = opts.registry ?? cluster?.registry ?? new MemoryRegistry();
+  const bus: Bus = opts.bus ?? cluster?.bus ?? new LocalBus(opts.nodeId);
   const nodeId = opts.nodeId ?? bus.nodeId;
   const hub = new Hub({ registry, counters, logLimiter });
   const api: ApiInfo = { apiId: config.apiId, stage: config.stage, region: config.region, accountId: config.accountId };
@@ -332,6 +335,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     limits: config.limits,
     domainName: config.domainName,
     nodeId,
+    acceptWhileRegistryDown: config.cluster?.acceptWhileRegistryDown,
     transport,
     registry,
     hub,
@@ -348,10 +352,12 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
   let port: number;
   try {
     await registry.start();
-    await bus.start(hub);
+    // Joined (lease, subscriptions) before listening: a client is never accepted by a node the others cannot reach.
+    if (cluster) await cluster.start({ hub, logger, runDisconnect: (rec, code, reason) => lifecycle.disconnectRecord(rec, code, reason) });
+    else await bus.start(hub);
     port = await transport.listen();
   } catch (err) {
-    await bus.close().catch(() => {});
+    await (cluster ? cluster.close() : bus.close()).catch(() => {});
     await registry.close().catch(() => {});
     await httpPool.close();
     await runtime.close();
@@ -362,9 +368,9 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
   const urlHost = urlHostOf(host);
 
   // Readiness: false from the moment draining starts (load balancers stop sending new clients).
-  // Cluster mode adds its registry/bus availability here.
+  // In cluster mode also false while Redis is unreachable.
   let draining = false;
-  const isReady = () => !draining;
+  const isReady = () => !draining && (cluster?.available() ?? true);
   let admin: AdminServer | undefined;
   let adminUrl: string | undefined;
   if (config.admin && promMetrics) {
@@ -378,7 +384,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
       adminUrl = `http://${urlHostOf(config.admin.host)}:${await admin.listen()}`;
     } catch (err) {
       await transport.close();
-      await bus.close();
+      await (cluster ? cluster.close() : bus.close());
       await registry.close();
       await httpPool.close();
       await runtime.close();
@@ -411,7 +417,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     await runtime.start(config.handlerEnvironment ? hookOptions : undefined);
   } catch (err) {
     await transport.close();
-    await bus.close();
+    await (cluster ? cluster.close() : bus.close());
     await registry.close();
     await httpPool.close();
     await runtime.close();
@@ -442,7 +448,8 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
         // The listener stays open while draining: new handshakes get 503 and handlers still
         // finishing can call the management API.
         await lifecycle.shutdown(config.shutdown.graceSeconds * 1000);
-        await bus.close();
+        // A cluster node leaves: leftover records removed, the others told at once.
+        await (cluster ? cluster.close() : bus.close());
         await registry.close();
         await transport.close();
         await admin?.close();

@@ -3,16 +3,10 @@ import type { ClusterConfig } from '../cluster/config.js';
 import { encodeFrame, FrameType, type Frame, type FrameHeader } from '../cluster/frame.js';
 import type { ClusterLog, ClusterNode } from '../cluster/node.js';
 import { command, FANOUT, ROUTE, runScript } from '../cluster/scripts.js';
-import { BusUnavailable, BusUnconfirmed, type Bus, type CloseOutcome, type Failure, type FanOutOutcome, type HubTarget, type Selector } from '../bus/bus.js';
+import { BusOverloaded, BusUnavailable, BusUnconfirmed, type Bus, type CloseOutcome, type Failure, type FanOutOutcome, type HubTarget, type Selector } from '../bus/bus.js';
+export { BusOverloaded };
 import { type ConnectionRecord } from '../registry/registry.js';
 
-/**
- * Too many bus requests in flight on this node. A BusUnavailable (nothing was attempted), so a
- * caller that does not know it answers 503; the management API answers it 429 LimitExceededException.
- */
-export class BusOverloaded extends BusUnavailable {
-  override name = 'BusOverloaded';
-}
 
 export interface RedisBusOptions {
   node: ClusterNode;

@@ -16,6 +16,14 @@ export interface CloseOutcome { closed: number; failed: Failure[] }
 
 /** Nothing was attempted (Redis down, owner suspected, no subscriber): safe to retry. Management answers 503 ServiceUnavailableException. */
 export class BusUnavailable extends Error { override name = 'BusUnavailable' }
+/**
+ * Too many bus requests in flight on this node. A BusUnavailable (nothing was attempted), so a
+ * caller that does not know it answers 503; the management API answers it 429 LimitExceededException.
+ */
+export class BusOverloaded extends BusUnavailable {
+  override name = 'BusOverloaded';
+}
+
 /** Attempted but the outcome is unknown (no reply in time). Management answers 500 InternalServerErrorException "may have been delivered". */
 export class BusUnconfirmed extends Error { override name = 'BusUnconfirmed' }
 

@@ -7,7 +7,7 @@ import type { TrustProxy } from '../events/forwarded.js';
 import { connectEvent, disconnectEvent, errorFrame, handshakeInfo, messageEvent, type ApiInfo, type HandshakeInfo, type MessageEvent } from '../events/events.js';
 import { IntegrationRefused, IntegrationTimeout, isThenable } from '../integrations/integration.js';
 import { toProxyResult, type ProxyResult } from '../integrations/proxy-response.js';
-import type { Registry } from '../registry/registry.js';
+import type { ConnectionRecord, Registry } from '../registry/registry.js';
 import type { Hub } from './hub.js';
 import type { Route, RouteTable } from '../routing/route-table.js';
 import type { Counters } from '../observability/counters.js';
@@ -600,6 +600,24 @@ export class ConnectionLifecycle {
       }
     } catch (e) {
       this.d.logLimiter.log('error', 'internal:guard', { connectionId: conn.id, err: describeError(e) }, 'internal error while closing a faulty connection');
+    }
+  }
+
+  /**
+   * Runs $disconnect for a connection this node never held: its node died and this node claimed it
+   * (cluster mode). The event is built from the record the dead node left (identity, authorizer,
+   * domain name, connectedAt). Resolves when the handler has settled; a failure is logged, not retried.
+   */
+  async disconnectRecord(rec: ConnectionRecord, code: number, reason: string): Promise<void> {
+    const route = this.d.routes.disconnect;
+    if (!route?.integration) return;
+    const subject = { id: rec.id, connectedAt: rec.connectedAt, identity: rec.identity, domainName: rec.domainName ?? '', authorizer: rec.authorizer } as unknown as Connection;
+    this.m.disconnected(code);
+    try {
+      await route.integration.invoke(disconnectEvent(subject, this.d.api, code, reason), route.timeoutMs, route.functionName);
+    } catch (err) {
+      if (err instanceof IntegrationTimeout) this.d.counters.inc('integrationAborted', route.integration.kind);
+      this.d.logLimiter.log('warn', 'disconnect-failed', { err, connectionId: rec.id }, '$disconnect integration failed');
     }
   }
 

@@ -1,5 +1,6 @@
 import type { ServerResponse } from 'node:http';
-import { BusUnavailable, BusUnconfirmed } from '../bus/bus.js';
+import { BusOverloaded, BusUnavailable, BusUnconfirmed } from '../bus/bus.js';
+import { RegistryUnavailable } from '../registry/registry.js';
 
 /**
  * An error answered the way AWS answers it (restJson1): the status, `x-amzn-ErrorType` (which
@@ -28,9 +29,14 @@ export const serviceUnavailable = (message = 'Service Unavailable: the connectio
 /** Attempted, but no node confirmed the outcome in time. */
 export const unconfirmed = () => new ApiError(500, 'InternalServerErrorException', 'Delivery not confirmed: the operation may have been delivered; retry only if a duplicate is acceptable');
 
-/** The AWS answer for a bus failure (BusUnavailable → 503, BusUnconfirmed → 500), or undefined for any other error. */
+/**
+ * The AWS answer for a bus or registry failure, or undefined for any other error: too many bus
+ * requests in flight → 429, nothing attempted (bus or registry unreachable) → 503, attempted with
+ * an unknown outcome → 500.
+ */
 export function busFailure(err: unknown): ApiError | undefined {
-  if (err instanceof BusUnavailable) return serviceUnavailable();
+  if (err instanceof BusOverloaded) return limitExceeded('Too many operations in flight on this node; retry later');
+  if (err instanceof BusUnavailable || err instanceof RegistryUnavailable) return serviceUnavailable();
   if (err instanceof BusUnconfirmed) return unconfirmed();
   return undefined;
 }

@@ -1,12 +1,8 @@
 import type { Identity } from '../connection/connection.js';
 import type { ClusterNode } from '../cluster/node.js';
 import { command, CONN_ADD, CONN_REMOVE, JOIN, LEAVE, runScript, SET_PRINCIPAL } from '../cluster/scripts.js';
-import { InvalidCursor, type ConnectionListing, type ConnectionRecord, type ListPage, type ListQuery, type Registry } from '../registry/registry.js';
-
-/** The registry could not be reached: callers answer 503 (a handshake is refused before $connect). */
-export class RegistryUnavailable extends Error {
-  override name = 'RegistryUnavailable';
-}
+import { InvalidCursor, RegistryUnavailable, type ConnectionListing, type ConnectionRecord, type ListPage, type ListQuery, type Registry } from '../registry/registry.js';
+export { RegistryUnavailable };
 
 export interface RedisRegistryOptions {
   node: ClusterNode;

@@ -85,3 +85,8 @@ export interface Registry {
   /** Stable order: paging never loses or repeats a connection that stays open. Bad cursor → throws InvalidCursor. */
   list(q: ListQuery): Promise<ListPage>;
 }
+
+/** The registry could not be reached: callers answer 503 (a handshake is refused before $connect). */
+export class RegistryUnavailable extends Error {
+  override name = 'RegistryUnavailable';
+}

@@ -8,7 +8,7 @@ import { FAST_CLUSTER, startProcessCluster, type ProcessCluster } from '../../he
 import { startEventRecorder, type EventRecorder } from '../../helpers/event-recorder.js';
 import type { GatewayProcess } from '../../helpers/process.js';
 import { auditRedis } from '../../helpers/redis-audit.js';
-import { startRedisServer, type RedisServer } from '../../helpers/redis-server.js';
+import { startRedis, type RedisServer } from '../../helpers/redis-server.js';
 import { call } from '../../helpers/signed.js';
 
 const target = (n: GatewayProcess) => ({ port: n.port, stage: new URL(n.url).pathname.slice(1) }) as any;
@@ -27,7 +27,7 @@ describe('cluster: node death', () => {
   const disconnectsOf = (id: string) => rec.of('$disconnect').filter((e) => e.connectionId === id);
 
   beforeEach(async () => {
-    redis = await startRedisServer();
+    redis = await startRedis();
     rec = await startEventRecorder();
     cluster = await startProcessCluster({ size: 3, redisUrl: redis.url, config: { routes: rec.routes() as any } });
   });
@@ -67,7 +67,7 @@ describe('cluster: node death', () => {
     assert.deepEqual(group.items.map((i: any) => i.connectionId), [kept.id]);
     await sleep(300);
     for (const l of lost) assert.equal(disconnectsOf(l.id).length, 1, 'exactly once');
-    assert.deepEqual(await auditRedis(redis.url), []);
+    assert.deepEqual(await auditRedis(redis.url, { apiId: 'switchboard' }), []);
   });
 
   it('SIGSTOP: 503 within the request deadline and never 410 before deadAfterMs; on SIGCONT the node closes its clients without a second $disconnect', async () => {
@@ -99,7 +99,7 @@ describe('cluster: node death', () => {
     assert.equal((await fresh.client.next()).text, 'after wake');
     fresh.client.close();
     await until(() => disconnectsOf(fresh.id).length === 1, 'fresh $disconnect');
-    assert.deepEqual(await auditRedis(redis.url), []);
+    assert.deepEqual(await auditRedis(redis.url, { apiId: 'switchboard' }), []);
   });
 
   it('SIGTERM: clients get 1001, $disconnect once each by the node itself, the node leaves at once, broadcasts do not wait', async () => {
@@ -122,6 +122,6 @@ describe('cluster: node death', () => {
     for (const c of onA) assert.equal((await call(target(B), 'POST', `/@connections/${c.id}`, 'x')).status, 410);
     onB.client.close();
     await until(() => disconnectsOf(onB.id).length === 1, 'B $disconnect');
-    assert.deepEqual(await auditRedis(redis.url), []);
+    assert.deepEqual(await auditRedis(redis.url, { apiId: 'switchboard' }), []);
   });
 });

@@ -9,7 +9,7 @@ import { startEventRecorder, type EventRecorder } from '../../helpers/event-reco
 import { CREDS } from '../../helpers/gateway.js';
 import type { GatewayProcess } from '../../helpers/process.js';
 import { auditRedis } from '../../helpers/redis-audit.js';
-import { startRedisServer, type RedisServer } from '../../helpers/redis-server.js';
+import { startRedis, type RedisServer } from '../../helpers/redis-server.js';
 import { call } from '../../helpers/signed.js';
 
 /** What `call()` needs of a gateway: its port and stage. */
@@ -31,7 +31,7 @@ describe('cluster: management calls across three nodes', () => {
   }
 
   before(async () => {
-    redis = await startRedisServer();
+    redis = await startRedis();
     rec = await startEventRecorder();
     cluster = await startProcessCluster({ size: 3, redisUrl: redis.url, config: { routes: rec.routes() as any } });
     [A, B, C] = cluster.nodes as [GatewayProcess, GatewayProcess, GatewayProcess];
@@ -71,7 +71,7 @@ describe('cluster: management calls across three nodes', () => {
     await until(() => rec.of('$disconnect').filter((e) => e.connectionId === id).length === 1, '$disconnect');
     await sleep(200);
     assert.equal(rec.of('$disconnect').filter((e) => e.connectionId === id).length, 1, '$disconnect exactly once');
-    assert.deepEqual(await auditRedis(redis.url), []);
+    assert.deepEqual(await auditRedis(redis.url, { apiId: 'switchboard' }), []);
   });
 
   it('closes one principal’s connections on all three nodes from B, leaving others alone', async () => {
@@ -86,7 +86,7 @@ describe('cluster: management calls across three nodes', () => {
     await until(() => alice.every((a) => rec.of('$disconnect').some((e) => e.connectionId === a.id)), 'three $disconnects');
     bob.client.close();
     await until(() => rec.of('$disconnect').some((e) => e.connectionId === bob.id), 'bob $disconnect');
-    assert.deepEqual(await auditRedis(redis.url), []);
+    assert.deepEqual(await auditRedis(redis.url, { apiId: 'switchboard' }), []);
   });
 
   it('sends to a group spread over three nodes, honours exclude, joins through a non-owner node and closes the group', async () => {
@@ -109,7 +109,7 @@ describe('cluster: management calls across three nodes', () => {
     // Joining a closed connection is 410, wherever it is asked.
     assert.equal((await call(target(B), 'PUT', `/@groups/room/connections/${late.id}`)).status, 410);
     await until(() => members.every((m) => rec.of('$disconnect').some((e) => e.connectionId === m.id)), '$disconnects');
-    assert.deepEqual(await auditRedis(redis.url), []);
+    assert.deepEqual(await auditRedis(redis.url, { apiId: 'switchboard' }), []);
   });
 
   it('broadcasts one copy to each of 90 clients over three nodes', async () => {
