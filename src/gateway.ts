@@ -36,7 +36,7 @@ import { AccessLog } from './observability/access-log.js';
 import { createLogger, type Logger } from './observability/logger.js';
 import { MemoryRegistry } from './registry/registry-memory.js';
 import { createClusterServices } from './cluster/cluster.js';
-import type { Registry } from './registry/registry.js';
+import { RegistryUnavailable, type NodeSummary, type Registry } from './registry/registry.js';
 import { buildRouteTable } from './routing/route-table.js';
 import { Transport } from './transport/server.js';
 
@@ -202,6 +202,17 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
   const bus: Bus = opts.bus ?? cluster?.bus ?? new LocalBus(opts.nodeId);
   const nodeId = opts.nodeId ?? bus.nodeId;
   const hub = new Hub({ registry, counters, logLimiter });
+  const startedAt = Date.now();
+  /** `GET @nodes`: this process alone, or every node with a lease in Redis. */
+  const nodes = async (): Promise<NodeSummary[]> => {
+    if (!cluster) return [{ nodeId: bus.nodeId, connections: hub.size, state: 'alive', self: true, pid: process.pid, startedAt }];
+    if (!cluster.available()) throw new RegistryUnavailable('Redis is unreachable');
+    try {
+      return await cluster.nodes();
+    } catch (err) {
+      throw new RegistryUnavailable(`node list failed: ${(err as Error).message}`);
+    }
+  };
   const api: ApiInfo = { apiId: config.apiId, stage: config.stage, region: config.region, accountId: config.accountId };
   const accessLog = new AccessLog(logger, config.logging.accessLog, api);
   let lifecycle!: ConnectionLifecycle;
@@ -275,7 +286,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
     logger,
     verifier: config.management.auth === 'sigv4' ? new SigV4Verifier({ credentials: store, regions: config.management.regions }) : null,
     rateLimiter: config.management.rateLimit ? new TokenBucket(config.management.rateLimit.perSecond, config.management.rateLimit.burst) : undefined,
-    extensions: extensionRoutes(registry, bus),
+    extensions: extensionRoutes({ registry, bus, nodes }),
     counters,
     logLimiter,
     metrics,
@@ -376,7 +387,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
   if (config.admin && promMetrics) {
     const adminRoutes: AdminRoute[] = [
       ...observabilityRoutes({ metricsText: () => promMetrics.text(), metricsContentType: promMetrics.contentType, isReady, metricsAuth: true }),
-      ...adminApiRoutes({ registry, bus, messageBytes: config.limits.messageBytes, stats: () => ({ connections: hub.size, ...lifecycle.traffic() }), counters, logLimiter }),
+      ...adminApiRoutes({ registry, bus, nodes, messageBytes: config.limits.messageBytes, stats: () => ({ connections: hub.size, ...lifecycle.traffic() }), counters, logLimiter }),
       ...dashboardRoutes(),
     ];
     admin = new AdminServer({ host: config.admin.host, port: config.admin.port, token: config.admin.token, routes: adminRoutes, logger, logLimiter, counters, bodyBytes: config.limits.messageBytes, bodyTimeoutMs: config.limits.requestBodyTimeoutMs });

@@ -1,6 +1,6 @@
 import { SwitchboardClient, SwitchboardError, type CloseResult, type ConnectionPage, type ListedConnection, type PageOptions } from '../client/index.js';
 import { adminOf, dataArgument, endpointOf, intOption, parseCommand, UsageError, type Parsed } from './options.js';
-import { closeFailures, connectionDetails, connectionTable, count, json, processOutput, sendSummary, type Output } from './output.js';
+import { closeFailures, connectionDetails, connectionTable, nodeTable, count, json, processOutput, sendSummary, type Output } from './output.js';
 
 /** What a management subcommand runs with. */
 interface Context {
@@ -56,6 +56,16 @@ function describeClose(o: { code?: number; reason?: string }): string {
 }
 
 const COMMANDS: Record<string, Record<string, Subcommand>> = {
+  nodes: {
+    ls: {
+      usage: 'switchboard nodes ls',
+      args: [],
+      run: async (ctx) => {
+        const nodes = await ctx.client.nodes();
+        ctx.out.out(ctx.values.json ? json({ items: nodes }) : nodeTable(nodes));
+      },
+    },
+  },
   connections: {
     ls: {
       usage: 'switchboard connections ls [--principal P] [--group G] [--search TEXT] [--limit N] [--next-token T] [--all]',
@@ -204,6 +214,7 @@ export const MANAGEMENT_USAGE = `management commands (signed with the AWS creden
   groups send GROUP DATA [--exclude ID]                           send to a group's members
   groups close GROUP [--code N] [--reason TEXT] [--exclude ID]    close a group's members
   broadcast DATA [--exclude ID]                                   send to every connection
+  nodes ls                                                        the gateway's nodes and their connection counts
 options: --endpoint URL   default $SWITCHBOARD_ENDPOINT, then $AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI
          --region R       default $AWS_REGION, then us-east-1
          --admin URL      call the admin listener (http://HOST:PORT) with a token instead of signing with SigV4;

@@ -1,4 +1,4 @@
-import type { CloseResult, ConnectionDetails, ListedConnection, SendResult } from '../client/index.js';
+import type { CloseResult, ConnectionDetails, ListedConnection, NodeInfo, SendResult } from '../client/index.js';
 
 /** Where a command writes: stdout for results, stderr for notes (so `--json` output stays parseable). */
 export interface Output {
@@ -17,6 +17,16 @@ export function connectionTable(items: ListedConnection[]): string {
   const rows = [
     ['CONNECTION ID', 'PRINCIPAL', 'GROUPS', 'CONNECTED AT', 'LAST ACTIVE AT', 'SOURCE IP'],
     ...items.map((c) => [c.connectionId, c.principalId ?? '-', c.groups.length ? c.groups.join(',') : '-', c.connectedAt.toISOString(), c.lastActiveAt.toISOString(), c.identity.sourceIp]),
+  ];
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+  return rows.map((r) => r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  ')).join('\n') + '\n';
+}
+
+/** `nodes ls`: one row per node, the one that answered marked with `*`. */
+export function nodeTable(nodes: NodeInfo[]): string {
+  const rows = [
+    ['NODE', 'STATE', 'CONNECTIONS', 'HOST', 'PID', 'STARTED AT'],
+    ...nodes.map((n) => [`${n.nodeId}${n.self ? ' *' : ''}`, n.state, String(n.connections), n.host ?? '-', n.pid === undefined ? '-' : String(n.pid), n.startedAt === undefined ? '-' : new Date(n.startedAt).toISOString()]),
   ];
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
   return rows.map((r) => r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  ')).join('\n') + '\n';

@@ -3,7 +3,7 @@ import { Group } from './group.js';
 import { path, SignedHttp } from './http.js';
 import { allPages, fetchPage } from './pages.js';
 import { Principal } from './principal.js';
-import type { CloseOptions, ConnectionDetails, ConnectionPage, CredentialProvider, Credentials, Data, ListedConnection, ListOptions, SendOptions, SendResult } from './types.js';
+import type { CloseOptions, ConnectionDetails, ConnectionPage, CredentialProvider, Credentials, Data, ListedConnection, ListOptions, NodeInfo, SendOptions, SendResult } from './types.js';
 
 /** How to reach and sign for a Switchboard gateway. */
 export interface SwitchboardClientOptions {
@@ -115,6 +115,11 @@ export class SwitchboardClient {
   /** Sends `data` to every open connection of the stage except `exclude`. */
   broadcast(data: Data, opts: SendOptions = {}): Promise<SendResult> {
     return this.http.json<SendResult>('POST', path`@broadcast`, { exclude: opts.exclude }, data);
+  }
+
+  /** The gateway's nodes and how many connections each holds (one on a single gateway). */
+  async nodes(): Promise<NodeInfo[]> {
+    return (await this.http.json<{ items: NodeInfo[] }>('GET', path`@nodes`)).items;
   }
 }
 

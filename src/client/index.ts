@@ -19,6 +19,7 @@ export type {
   Identity,
   ListedConnection,
   ListOptions,
+  NodeInfo,
   PageOptions,
   SendOptions,
   SendResult,

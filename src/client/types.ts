@@ -38,6 +38,21 @@ export interface ListedConnection extends ConnectionDetails {
   nodeId: string;
 }
 
+/** One gateway node (`GET @nodes`): one on a single gateway, every live node of a cluster. */
+export interface NodeInfo {
+  nodeId: string;
+  /** Open connections it holds. */
+  connections: number;
+  /** `suspected`: its lease ran out and it is not yet judged dead (calls for its connections answer 503). */
+  state: 'alive' | 'suspected';
+  /** The node that answered. */
+  self: boolean;
+  host?: string;
+  pid?: number;
+  /** Epoch milliseconds. */
+  startedAt?: number;
+}
+
 /** One page of a listing. */
 export interface ConnectionPage {
   items: ListedConnection[];

@@ -9,7 +9,8 @@ import { ClusterNode, type ClusterLog } from './node.js';
 import { Reaper } from './reaper.js';
 import { rebuild, recover } from './reconcile.js';
 import type { Bus, HubTarget } from '../bus/bus.js';
-import type { ConnectionRecord, Registry } from '../registry/registry.js';
+import type { ConnectionRecord, NodeSummary, Registry } from '../registry/registry.js';
+import { listNodes } from './nodes.js';
 
 /** What cluster mode gives the gateway: a registry and a bus backed by Redis, and the node's life. */
 export interface ClusterServices {
@@ -22,6 +23,8 @@ export interface ClusterServices {
   /** Graceful leave: leftover records removed, node announced gone, connections to Redis closed. */
   close(): Promise<void>;
   available(): boolean;
+  /** The live (and suspected) nodes and their connection counts. */
+  nodes(): Promise<NodeSummary[]>;
 }
 
 export interface ClusterHooks {
@@ -80,6 +83,7 @@ export function createClusterServices(config: ClusterConfig, stage: string, apiI
       return worker;
     },
     available: () => registry.available(),
+    nodes: () => listNodes(node, config.requestTimeoutMs),
     async start(h: ClusterHooks) {
       hooks = h;
       limiter = new LogLimiter(h.logger);

@@ -1,7 +1,7 @@
 import { isUtf8 } from 'node:buffer';
 import type { Bus, Selector } from '../bus/bus.js';
 import { isGroupName, isPrincipalId } from '../registry/names.js';
-import { InvalidCursor, type ConnectionListing, type ListPage, type ListQuery, type Registry } from '../registry/registry.js';
+import { InvalidCursor, type ConnectionListing, type ListPage, type ListQuery, type NodeSummary, type Registry } from '../registry/registry.js';
 import { connectionInfo, type ManagementCall, type ManagementRoute } from './api.js';
 import { closeParams, type CloseParams } from './close-params.js';
 import { badRequest, gone, sendEmpty, sendJson, serviceUnavailable } from './errors.js';
@@ -18,6 +18,7 @@ import { badRequest, gone, sendEmpty, sendJson, serviceUnavailable } from './err
  *   POST   @groups/{g}                       send to members (?exclude=id)
  *   DELETE @groups/{g}                       close members (?code= ?reason= ?exclude=id)
  *   POST   @broadcast                        send to every connection of the stage (?exclude=id)
+ *   GET    @nodes                            the gateway's nodes and how many connections each holds
  * Sends and closes go to the bus as one selector (each node resolves its own members); a send
  * answers `{sent, failed}`, a close `{closed}` plus `failed` when some members' nodes did not
  * confirm. Listings read the registry; each item's `lastActiveAt` comes from its owner.
@@ -102,8 +103,16 @@ async function searchPage(registry: Registry, q: ListQuery, text: string): Promi
   return { items, cursor: cursor! };
 }
 
-/** The routes, bound to a registry and a bus. */
-export function extensionRoutes(registry: Registry, bus: Bus): ManagementRoute[] {
+/** What the extension routes work with. */
+export interface ExtensionDeps {
+  registry: Registry;
+  bus: Bus;
+  /** The gateway's nodes (one in a single process), for `GET @nodes`. */
+  nodes: () => Promise<NodeSummary[]>;
+}
+
+/** The routes, bound to a registry, a bus and the node list. */
+export function extensionRoutes({ registry, bus, nodes }: ExtensionDeps): ManagementRoute[] {
   async function list(call: ManagementCall, filter: Partial<ListQuery>): Promise<void> {
     if (!registry.available()) throw serviceUnavailable('Service Unavailable: the registry cannot be reached right now; retry later');
     let page;
@@ -188,5 +197,14 @@ export function extensionRoutes(registry: Registry, bus: Bus): ManagementRoute[]
       },
     },
     { method: 'POST', pattern: ['@broadcast'], handle: (c) => fanOut(c, selector(c, { all: true })) },
+    {
+      method: 'GET',
+      pattern: ['@nodes'],
+      handle: async (c) => {
+        const items = await nodes();
+        items.sort((a, b) => (a.nodeId < b.nodeId ? -1 : a.nodeId > b.nodeId ? 1 : 0));
+        sendJson(c.res, 200, { items }, c.requestId);
+      },
+    },
   ];
 }

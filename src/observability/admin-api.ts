@@ -2,7 +2,7 @@ import type { Bus } from '../bus/bus.js';
 import { newRequestId } from '../connection/ids.js';
 import { answerFailure, connectionRoutes, type ManagementCall, type ManagementRoute } from '../management/api.js';
 import { payloadTooLarge, sendJson } from '../management/errors.js';
-import { extensionRoutes } from '../management/extensions.js';
+import { extensionRoutes, type ExtensionDeps } from '../management/extensions.js';
 import type { Registry } from '../registry/registry.js';
 import type { AdminRequest, AdminRoute } from './admin-server.js';
 import type { Counters } from './counters.js';
@@ -18,6 +18,8 @@ export interface AdminStats extends TrafficTotals {
 export interface AdminApiDeps {
   registry: Registry;
   bus: Bus;
+  /** The gateway's nodes, for `GET /api/nodes`. */
+  nodes: ExtensionDeps['nodes'];
   /** Largest payload a send accepts (`limits.messageBytes`), 413 beyond, as on the management API. */
   messageBytes: number;
   stats(): AdminStats | Promise<AdminStats>;
@@ -55,7 +57,7 @@ export function adminApiRoutes(d: AdminApiDeps): AdminRoute[] {
   };
   const stats: ManagementRoute['handle'] = async (c) => sendJson(c.res, 200, { ...(await d.stats()), at: Date.now() }, c.requestId);
   return [
-    ...[...connectionRoutes(d.bus), ...extensionRoutes(d.registry, d.bus)].map((m) => ({ method: m.method, path: adminPath(m.pattern), auth: true, handle: (r: AdminRequest) => serve(r, m.handle) })),
+    ...[...connectionRoutes(d.bus), ...extensionRoutes(d)].map((m) => ({ method: m.method, path: adminPath(m.pattern), auth: true, handle: (r: AdminRequest) => serve(r, m.handle) })),
     { method: 'GET', path: '/api/stats', auth: true, handle: (r) => serve(r, stats) },
   ];
 }

@@ -90,3 +90,18 @@ export interface Registry {
 export class RegistryUnavailable extends Error {
   override name = 'RegistryUnavailable';
 }
+
+/** One gateway node as `GET @nodes` reports it. */
+export interface NodeSummary {
+  nodeId: string;
+  /** Open connections it holds. */
+  connections: number;
+  /** `suspected`: its lease ran out and it has not been judged dead yet (calls for its connections answer 503). */
+  state: 'alive' | 'suspected';
+  /** The node that answered the call. */
+  self: boolean;
+  host?: string;
+  pid?: number;
+  /** Epoch ms. */
+  startedAt?: number;
+}

@@ -47,7 +47,7 @@ describe('admin API: authentication', () => {
   it('every /api route refuses a missing and a wrong token with 401, and does nothing', async () => {
     const { c, id } = await connect(gw, '?user=alice&groups=room');
     // The route table itself, so a route added later is covered without editing this test.
-    const table = adminApiRoutes({ registry: {} as any, bus: {} as any, messageBytes: 1, stats: () => ({ connections: 0, messagesIn: 0, messagesOut: 0, bytesIn: 0, bytesOut: 0 }), counters: {} as any, logLimiter: {} as any });
+    const table = adminApiRoutes({ registry: {} as any, bus: {} as any, nodes: async () => [], messageBytes: 1, stats: () => ({ connections: 0, messagesIn: 0, messagesOut: 0, bytesIn: 0, bytesOut: 0 }), counters: {} as any, logLimiter: {} as any });
     assert.ok(table.length >= 14, `${table.length} routes`);
     for (const route of table) {
       assert.equal(route.auth, true, `${route.method} ${route.path} requires the token`);

@@ -83,6 +83,19 @@ describe('switchboard management subcommands', () => {
     assert.equal((await sb(['connections', 'ls'], env)).stdout, 'no connections\n');
   });
 
+  it('nodes ls lists the one node of a single gateway with its connection count', async () => {
+    const { c } = await connect(gw, '?user=carol');
+    const [table, asJson] = await Promise.all([sb(['nodes', 'ls'], env), sb(['nodes', 'ls', '--json'], env)]);
+    assert.equal(table.code, 0, table.stderr);
+    const lines = table.stdout.trimEnd().split('\n');
+    assert.match(lines[0]!, /^NODE +STATE +CONNECTIONS/);
+    assert.equal(lines.length, 2);
+    assert.match(lines[1]!, new RegExp(`^local \\* +alive +${gw.connectionCount()} `));
+    const items = JSON.parse(asJson.stdout).items;
+    assert.deepEqual(items.map((n: any) => [n.nodeId, n.state, n.self, n.connections]), [['local', 'alive', true, gw.connectionCount()]]);
+    c.close();
+  });
+
   it('connections get and send; a gone connection is exit 1 with GoneException on stderr', async () => {
     const { c, id } = await connect(gw);
     const [get, send, stdin] = await Promise.all([

@@ -36,7 +36,7 @@ describe('docs/openapi.yaml', () => {
     // validate() rejects a document that is not valid OpenAPI (3.1 here), and any $ref it cannot resolve.
     await SwaggerParser.validate(parseYaml(readFileSync(DOC_PATH, 'utf8')));
     assert.equal(doc.openapi, '3.1.0');
-    assert.equal(Object.keys(doc.paths).length, 8);
+    assert.equal(Object.keys(doc.paths).length, 9);
   });
 
   it('its examples are valid against their own schemas, with ids and a nextToken the server issues', () => {
@@ -186,6 +186,7 @@ describe('docs/openapi.yaml against a live gateway', () => {
       ['POST', `/@groups/room-2?exclude=${a}`, 'to room 2', 200],
       ['DELETE', `/@groups/room-2/connections/${b}`, undefined, 204],
       ['POST', '/@broadcast', 'to all', 200],
+      ['GET', '/@nodes', undefined, 200],
       ['DELETE', '/@groups/nobody-here?code=4100&reason=room%20closed', undefined, 200],
       ['DELETE', '/@principals/nobody?code=4001', undefined, 200],
       ['DELETE', `/@connections/${c}?code=4001&reason=${'x'.repeat(123)}`, undefined, 204],

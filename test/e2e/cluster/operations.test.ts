@@ -1,13 +1,14 @@
 // A cluster of real `switchboard start` processes on one real redis-server: every management call
 // made on any node acts on connections held by any node, exactly as on one node.
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import { ApiGatewayManagementApiClient, DeleteConnectionCommand, GetConnectionCommand, GoneException, PostToConnectionCommand } from '@aws-sdk/client-apigatewaymanagementapi';
 import { TestClient, sleep, until } from '../../helpers/client.js';
 import { startProcessCluster, type ProcessCluster } from '../../helpers/cluster-process.js';
 import { startEventRecorder, type EventRecorder } from '../../helpers/event-recorder.js';
 import { CREDS } from '../../helpers/gateway.js';
-import type { GatewayProcess } from '../../helpers/process.js';
+import { switchboardArgv, type GatewayProcess } from '../../helpers/process.js';
 import { auditRedis } from '../../helpers/redis-audit.js';
 import { startRedis, type RedisServer } from '../../helpers/redis-server.js';
 import { call } from '../../helpers/signed.js';
@@ -121,6 +122,30 @@ describe('cluster: management calls across three nodes', () => {
     await Promise.all(clients.map((c) => c.expectSilence(50)));
     for (const c of clients) c.close();
     await until(() => rec.of('$disconnect').length >= rec.of('$connect').length - 0, 'every $disconnect', 10_000);
+  });
+
+  it('GET @nodes on any node lists the three live nodes with their connection counts, and `switchboard nodes ls` prints them', async () => {
+    const held = [await connect(A), await connect(A), await connect(C)];
+    const res = await call(target(B), 'GET', '/@nodes');
+    assert.equal(res.status, 200);
+    const items = res.json().items as Array<{ nodeId: string; connections: number; state: string; self: boolean; pid: number }>;
+    assert.equal(items.length, 3);
+    const byPid = new Map(items.map((n) => [n.pid, n]));
+    assert.equal(byPid.get(A.pid)!.connections, 2);
+    assert.equal(byPid.get(B.pid)!.connections, 0);
+    assert.equal(byPid.get(C.pid)!.connections, 1);
+    assert.ok(items.every((n) => n.state === 'alive'));
+    assert.deepEqual(items.filter((n) => n.self).map((n) => n.pid), [B.pid]);
+    const cli = spawnSync(process.execPath, switchboardArgv(['nodes', 'ls']), {
+      env: { PATH: process.env.PATH, HOME: process.env.HOME, AWS_ACCESS_KEY_ID: CREDS.accessKeyId, AWS_SECRET_ACCESS_KEY: CREDS.secretAccessKey, SWITCHBOARD_ENDPOINT: C.managementEndpoint },
+      encoding: 'utf8',
+    });
+    assert.equal(cli.status, 0, cli.stderr);
+    const lines = cli.stdout.trimEnd().split('\n');
+    assert.equal(lines.length, 4, cli.stdout);
+    assert.ok(lines.some((l) => l.startsWith(`${byPid.get(A.pid)!.nodeId} `) && / 2 /.test(l)), cli.stdout);
+    for (const h of held) h.client.close();
+    await until(() => held.every((h) => rec.of('$disconnect').some((e) => e.connectionId === h.id)), '$disconnects');
   });
 
   it('pages through connections on all nodes from random nodes without losing or repeating one that stays open', async () => {
