@@ -306,7 +306,15 @@ export class ConnectionLifecycle {
 
     // The answer's principal and groups go on the connection first, so its record and indexes are
     // complete in the registry before the client sees the 101 (and can be reached by any node).
-    if (result?.switchboard !== undefined) this.directives(conn, result.switchboard, '$connect');
+    try {
+      if (result?.switchboard !== undefined) this.directives(conn, result.switchboard, '$connect');
+    } catch (err) {
+      // Not a WebSocket yet: the handshake is answered 500; $connect accepted it, so its $disconnect runs.
+      this.d.counters.inc('internalErrors', 'connect');
+      this.d.logLimiter.log('error', 'internal:connect', { connectionId: conn.id, where: 'connect', err: describeError(err) }, 'internal error while applying the $connect answer: handshake answered 500');
+      transport.reject(socket, 500, '{"message":"Internal server error"}');
+      return this.dispatchDisconnect(conn, CLOSE.internalError.code, CLOSE.internalError.reason);
+    }
     try {
       await this.d.registry.add(this.d.hub.snapshot(conn));
       conn.registered = true;

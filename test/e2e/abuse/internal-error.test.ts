@@ -72,9 +72,18 @@ describe('abuse: an unexpected fault while serving one connection', () => {
     await expectContained(c, 'async');
   });
 
-  it('a $connect answer that throws when read after the socket opened: the same', async () => {
-    const c = await TestClient.connect(`${gw.url}?fault=1`);
-    await expectContained(c, 'connect');
+  it('a $connect answer whose directives throw when read: the handshake is answered 500 (they are applied before the 101), $disconnect runs once', async () => {
+    await assert.rejects(TestClient.connect(`${gw.url}?fault=1`), /500/);
+    await until(() => disconnects.length > 0, '$disconnect', 10_000);
+    await sleep(300); // a second $disconnect would arrive meanwhile
+    assert.equal(disconnects.length, 1, 'exactly one $disconnect');
+    assert.equal(disconnects[0]!.code, 1011);
+    disconnects.length = 0;
+    assert.equal(gw.alive(), true);
+    const line = gw.logRecords().find((r) => r.level >= 50 && /internal error/i.test(r.msg ?? '') && /connect/.test(r.msg ?? ''));
+    assert.ok(line, 'an error line was logged');
+    assert.match(JSON.stringify(line), /boom from a getter/);
+    assert.equal((await bystander.request({ action: 'ping', n: 'connect' }, 10_000)).text, 'echo:{"action":"ping","n":"connect"}');
   });
 
   it('many faults in a row: the log is rate-limited, the process keeps serving', async () => {
