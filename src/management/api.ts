@@ -141,15 +141,18 @@ export class ManagementApi {
     const method = req.method ?? 'GET';
     // Judge the head before reading a byte of body: a caller with no valid key, scope or date
     // gets its 403 at once and its body is never buffered. Only the signature waits for the body.
-    const refused = this.d.verifier?.precheck({ rawPath, rawQuery, headers: req.headers });
-    if (refused) {
+    // What the head established is kept for the signature check, so headers and query are parsed once.
+    const verifier = this.d.verifier;
+    const head = verifier?.begin({ rawPath, rawQuery, headers: req.headers });
+    if (head !== undefined && 'ok' in head) {
       discardBody(req, this.bodyRules);
-      throw new ApiError(refused.status, refused.errorType, refused.message);
+      throw new ApiError(head.status, head.errorType, head.message);
     }
     const body = await readBody(req, res, this.bodyRules);
     let accessKeyId: string | undefined;
-    if (this.d.verifier) {
-      const v = await this.d.verifier.verify({ method, rawPath, rawQuery, headers: req.headers, body });
+    if (verifier && head !== undefined) {
+      let v = verifier.finish(head, { method, rawPath, rawQuery, headers: req.headers, body });
+      if (v instanceof Promise) v = await v; // the presigned form; the header form answers at once
       if (!v.ok) throw new ApiError(v.status, v.errorType, v.message);
       accessKeyId = v.accessKeyId;
     }
