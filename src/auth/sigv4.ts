@@ -299,8 +299,8 @@ export class SigV4Verifier {
     const shortDate = amzDate.slice(0, 8);
     const credentialScope = `${shortDate}/${scope.region}/${scope.service}/aws4_request`;
     const stringToSign = `${ALGORITHM}\n${amzDate}\n${credentialScope}\n${sha256Hex(canonical)}`;
-    const computed = createHmac('sha256', this.signingKey(cred, shortDate, scope.region, scope.service)).update(stringToSign).digest('hex');
-    if (!sameSecret(parsed.signature, computed)) return SIGNATURE_MISMATCH;
+    const computed = createHmac('sha256', this.signingKey(cred, shortDate, scope.region, scope.service)).update(stringToSign).digest();
+    if (!sameSignature(parsed.signature, computed)) return SIGNATURE_MISMATCH;
 
     this.rememberSignedHeaders(parsed.signedHeaders, signed);
     return success(scope, tokenValue);
@@ -599,6 +599,17 @@ function decode(s: string): string {
   } catch {
     return s; // broken escapes: keep raw; the signature will then not match
   }
+}
+
+const SIGNATURE_HEX = /^[0-9a-f]{64}$/;
+
+/**
+ * A received signature against a computed HMAC, in constant time: equal exactly when the text
+ * is the digest's lowercase hex (what comparing the hex strings would say), without encoding
+ * the digest and both strings per call.
+ */
+function sameSignature(received: string, digest: Buffer): boolean {
+  return SIGNATURE_HEX.test(received) && timingSafeEqual(Buffer.from(received, 'hex'), digest);
 }
 
 /** Constant-time comparison; a length difference is a plain mismatch. */

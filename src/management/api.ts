@@ -114,7 +114,7 @@ export class ManagementApi {
   handle(req: IncomingMessage, res: ServerResponse, rawPath: string, rawQuery: string, segments: string[]): void {
     const requestId = newRequestId();
     let trace: CallTrace | undefined;
-    if (this.d.metrics?.enabled || this.d.accessLog?.enabled) {
+    if (this.d.metrics?.enabled || this.d.accessLog?.writing) {
       trace = { operation: 'unknown', connectionId: undefined, authenticated: false };
       this.observe(req, res, requestId, trace);
     }
