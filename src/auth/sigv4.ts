@@ -1,5 +1,5 @@
 import * as crypto from 'node:crypto';
-import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, createSecretKey, timingSafeEqual, type KeyObject } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import { Hash } from '@smithy/hash-node';
 import { HttpRequest } from '@smithy/protocol-http';
@@ -138,7 +138,7 @@ export class SigV4Verifier {
   private readonly now: () => number;
   /** Keyed by the stored credential object, so a replaced key never reuses a stale signer. */
   private readonly signers = new WeakMap<Readonly<Credential>, SignatureV4>();
-  private readonly signingKeys = new WeakMap<Readonly<Credential>, Map<string, Buffer>>();
+  private readonly signingKeys = new WeakMap<Readonly<Credential>, Map<string, KeyObject>>();
   /** Clients repeat the same SignedHeaders strings; only lists seen on valid requests are kept. */
   private readonly signedHeaderCache = new Map<string, SignedHeaderList>();
 
@@ -286,7 +286,7 @@ export class SigV4Verifier {
     if (sha === undefined || sha === UNSIGNED_PAYLOAD) payloadHash = shaSigned && sha !== undefined ? sha : sha256Hex(req.body);
     else {
       payloadHash = sha256Hex(req.body);
-      if (!sameSecret(sha, payloadHash)) return SIGNATURE_MISMATCH;
+      if (sha !== payloadHash) return SIGNATURE_MISMATCH; // the body's hash is no secret
     }
 
     const query = req.rawQuery === '' ? undefined : parseQuery(req.rawQuery);
@@ -432,14 +432,14 @@ export class SigV4Verifier {
   }
 
   /** The SigV4 signing key (HMAC chain over date, region, service), cached per key and day. */
-  private signingKey(cred: Readonly<Credential>, shortDate: string, region: string, service: string): Buffer {
+  private signingKey(cred: Readonly<Credential>, shortDate: string, region: string, service: string): KeyObject {
     const id = `${cred.accessKeyId}\n${shortDate}\n${region}\n${service}`;
     let key = this.signingKeys.get(cred)?.get(id);
     if (key === undefined) {
       const kDate = createHmac('sha256', `AWS4${cred.secretAccessKey}`).update(shortDate).digest();
       const kRegion = createHmac('sha256', kDate).update(region).digest();
       const kService = createHmac('sha256', kRegion).update(service).digest();
-      key = createHmac('sha256', kService).update('aws4_request').digest();
+      key = createSecretKey(createHmac('sha256', kService).update('aws4_request').digest()); // a KeyObject: not imported again per call
       let perCred = this.signingKeys.get(cred);
       if (perCred === undefined) this.signingKeys.set(cred, (perCred = new Map()));
       if (perCred.size > 64) perCred.clear(); // days and regions rotate; stay bounded
