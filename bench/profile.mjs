@@ -21,7 +21,7 @@ const seconds = Number(opt('--seconds', 8));
 const top = Number(opt('--top', 25));
 const dir = path.join(BENCH_DIR, 'results', 'profiles', `${scenario}-${baseline ? 'baseline' : metrics ? 'metrics' : 'switchboard'}-${Date.now()}`);
 mkdirSync(dir, { recursive: true });
-const nodeArgs = ['--cpu-prof', `--cpu-prof-dir=${dir}`, '--cpu-prof-interval=100'];
+const nodeArgs = ['--cpu-prof', `--cpu-prof-dir=${dir}`, `--cpu-prof-interval=${opt('--interval', 100)}`];
 const monoUs = () => Number(process.hrtime.bigint() / 1000n); // the clock V8's profile timestamps use (CLOCK_MONOTONIC)
 
 const setups = {

@@ -125,16 +125,15 @@ export class ManagementApi {
   private observe(req: IncomingMessage, res: ServerResponse, requestId: string, trace: CallTrace): void {
     const started = performance.now();
     const requestTimeEpoch = Date.now();
+    // 'close' comes once per response: after 'finish' when the answer went out, alone when the
+    // caller left first. One listener, never removed (the response object ends with the call).
     const done = () => {
-      res.removeListener('finish', done);
-      res.removeListener('close', done);
       const ms = performance.now() - started;
       const status = res.headersSent ? res.statusCode : 0; // 0: the caller left before an answer
       this.d.metrics?.management(trace.operation, status, ms);
       if (trace.authenticated) this.d.accessLog?.management({ requestId, ip: req.socket.remoteAddress, httpMethod: req.method ?? '', operation: trace.operation, status, responseLatency: Math.round(ms), connectionId: trace.connectionId, requestTimeEpoch });
     };
-    res.once('finish', done);
-    res.once('close', done);
+    res.on('close', done);
   }
 
   private async serve(req: IncomingMessage, res: ServerResponse, rawPath: string, rawQuery: string, segments: string[], requestId: string, trace?: CallTrace): Promise<void> {
