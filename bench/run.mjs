@@ -21,7 +21,7 @@ if (unknown.length) {
   console.error(`unknown scenario(s): ${unknown.join(', ')}; available: ${available.join(', ')}`);
   process.exit(2);
 }
-const order = ['echo', 'push', 'idle', 'fanout', 'peers', 'workers'];
+const order = ['echo', 'push', 'handshakes', 'tail', 'idle', 'fanout', 'peers', 'workers'];
 const rank = (name) => (order.indexOf(name) + 99) % 99; // unlisted scenarios last
 const selected = (wanted.length ? wanted : available).sort((a, b) => rank(a) - rank(b));
 

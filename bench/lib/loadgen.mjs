@@ -56,10 +56,10 @@ export class LoadGenerator {
   }
 }
 
-/** Merges the workers' histograms (microseconds) and returns p50/p90/p99/max in ms. */
+/** Merges the workers' histograms (microseconds) and returns p50/p90/p99/p99.9/max in ms. */
 export function latency(results) {
   const h = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: 3 });
   for (const r of results) h.add(hdr.decodeFromCompressedBase64(r.histogram));
   const ms = (p) => Math.round(h.getValueAtPercentile(p) / 10) / 100;
-  return { p50: ms(50), p90: ms(90), p99: ms(99), max: Math.round(h.maxValue / 10) / 100 };
+  return { p50: ms(50), p90: ms(90), p99: ms(99), p999: ms(99.9), max: Math.round(h.maxValue / 10) / 100 };
 }

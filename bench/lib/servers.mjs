@@ -17,6 +17,8 @@ export const BENCH_ADMIN_TOKEN = 'bench-admin-token-0123456789';
  * Starts Switchboard from dist/ (run `npm run build` first; `npm run bench` does) with a
  * configuration on stage `bench`; resolves with its URL, origin, PID and a stop function.
  * `extra.metrics`: with the admin listener (Prometheus metrics on), and `adminUrl` in the answer.
+ * `extra.nodeArgs`: node flags before the script (`--cpu-prof` for bench/profile.mjs).
+ * SWITCHBOARD_DIST (environment): another build's dist/ directory, to profile an older commit.
  */
 export async function startSwitchboard(routes, extra = {}) {
   const dir = mkdtempSync(path.join(tmpdir(), 'sb-bench-'));
@@ -31,13 +33,13 @@ export async function startSwitchboard(routes, extra = {}) {
   };
   writeFileSync(file, JSON.stringify(config));
   const ready = extra.metrics ? /Switchboard listening on (ws:\/\/\S+)[\s\S]*admin: +(http:\/\/\S+)/ : /Switchboard listening on (ws:\/\/\S+)/;
-  const s = await startNode([path.join(ROOT, 'dist', 'cli', 'main.js'), 'start', '--config', file, '--port', '0'], { ready, ...extra.node });
+  const s = await startNode([...(extra.nodeArgs ?? []), path.join(process.env.SWITCHBOARD_DIST ?? path.join(ROOT, 'dist'), 'cli', 'main.js'), 'start', '--config', file, '--port', '0'], { ready, ...extra.node });
   return { ...describe(s, 'switchboard'), adminUrl: s.match[2] };
 }
 
-/** Starts a baseline server script from bench/baselines. */
+/** Starts a baseline server script from bench/baselines (`extra.nodeArgs` as for startSwitchboard). */
 export async function startBaseline(script, extra = {}) {
-  const s = await startNode([path.join(BENCH_DIR, 'baselines', script), '0'], { ready: /Baseline listening on (ws:\/\/\S+)/, ...extra.node });
+  const s = await startNode([...(extra.nodeArgs ?? []), path.join(BENCH_DIR, 'baselines', script), '0'], { ready: /Baseline listening on (ws:\/\/\S+)/, ...extra.node });
   return describe(s, 'baseline');
 }
 

@@ -153,8 +153,55 @@ async function push({ origin, pathPrefix, ids, seconds, concurrency, payload, si
   return { count, statuses, histogram: hdr.encodeIntoCompressedBase64(h) };
 }
 
+/**
+ * Handshakes: `concurrency` lanes, each opening a connection (spread over `addresses`),
+ * waiting for it to open, closing it and going again, for `seconds`; paced at `rate` handshakes
+ * per second for this worker when given. Handshake time is from the socket's creation to
+ * 'open' (TCP connect, upgrade request, authorizer, $connect, 101). Refusals and failures are
+ * counted, with a few messages kept.
+ */
+async function handshakes({ url, seconds, concurrency, addresses, rate }) {
+  const h = histogram();
+  let count = 0;
+  let errors = 0;
+  const samples = new Set();
+  const interval = rate ? (1000 * concurrency) / rate : 0;
+  const end = Date.now() + seconds * 1000;
+  let next = 0;
+  const once = () =>
+    new Promise((resolve) => {
+      const t0 = performance.now();
+      const ws = new WebSocket(url, { perMessageDeflate: false, localAddress: addresses[next++ % addresses.length], handshakeTimeout: 10_000 });
+      ws.once('open', () => {
+        h.recordValue(Math.max(1, Math.round((performance.now() - t0) * 1000)));
+        ws.terminate();
+        resolve(true);
+      });
+      ws.once('error', (err) => {
+        if (samples.size < 3) samples.add(err.message);
+        ws.terminate();
+        resolve(false);
+      });
+    });
+  async function lane(i) {
+    let due = performance.now() + (i * interval) / concurrency;
+    while (Date.now() < end) {
+      if (interval) {
+        const wait = due - performance.now();
+        if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+        due += interval;
+      }
+      if (await once()) count++;
+      else errors++;
+    }
+  }
+  await Promise.all(Array.from({ length: concurrency }, (_, i) => lane(i)));
+  return { count, errors, errorSamples: [...samples], histogram: hdr.encodeIntoCompressedBase64(h) };
+}
+
 const commands = {
   connect,
+  handshakes,
   echoClosed,
   echoPaced,
   push,

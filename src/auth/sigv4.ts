@@ -1,23 +1,15 @@
-import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import * as crypto from 'node:crypto';
+import { createHash, createHmac, createSecretKey, timingSafeEqual, type KeyObject } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import { Hash } from '@smithy/hash-node';
 import { HttpRequest } from '@smithy/protocol-http';
-import { getCanonicalHeaders, SignatureV4 } from '@smithy/signature-v4';
+import { SignatureV4 } from '@smithy/signature-v4';
 import type { Credential, CredentialStore } from './credentials.js';
+import { canonicalRequest } from './sigv4-canonical.js';
 
-/**
- * @smithy/signature-v4's canonical request (path double-encoding, query and header
- * canonicalisation), reached through a subclass because the method is protected.
- */
-class CanonicalRequestBuilder extends SignatureV4 {
-  constructor() {
-    super({ credentials: { accessKeyId: '', secretAccessKey: '' }, region: 'us-east-1', service: 'execute-api', sha256: Hash.bind(null, 'sha256'), applyChecksum: false, uriEscapePath: true });
-  }
-  canonicalRequest(request: HttpRequest, canonicalHeaders: Record<string, string>, payloadHash: string): string {
-    return this.createCanonicalRequest(request, canonicalHeaders, payloadHash);
-  }
-}
-const CANONICAL = new CanonicalRequestBuilder();
+/** SHA-256 as hex: node's one-shot `crypto.hash` (Node 20.12+) where there is one. */
+const oneShot = (crypto as { hash?: (algorithm: string, data: string | Uint8Array, encoding: 'hex') => string }).hash;
+const sha256Hex: (data: string | Uint8Array) => string = oneShot ? (data) => oneShot('sha256', data, 'hex') : (data) => createHash('sha256').update(data).digest('hex');
 
 /** A received request, as raw as the gateway got it. */
 export interface SignedRequest {
@@ -85,6 +77,8 @@ const Sha256 = Hash.bind(null, 'sha256');
 interface SignedHeaderList {
   names: string[];
   set: Set<string>;
+  /** Deduplicated and sorted: the canonical request's order. */
+  sorted: string[];
 }
 
 interface Scope {
@@ -100,6 +94,7 @@ interface HeaderHead {
   parsed: { credential: string; signedHeaders: string; signature: string };
   scope: Scope;
   amzDate: string;
+  dateMs: number;
   signed: SignedHeaderList;
   cred: Readonly<Credential>;
   token: string | undefined;
@@ -125,6 +120,12 @@ interface PresignedHead {
 
 type Head = HeaderHead | PresignedHead;
 
+/** What `begin` established from a request's head, for `finish` once the body is in. Opaque. */
+export interface SigV4Head {
+  readonly [HEAD]: Head;
+}
+const HEAD = Symbol('sigv4-head');
+
 /**
  * Verifies AWS SigV4 requests (Authorization header or presigned query) by recomputing the
  * signature with @smithy/signature-v4 from exactly what the client said it signed.
@@ -137,7 +138,7 @@ export class SigV4Verifier {
   private readonly now: () => number;
   /** Keyed by the stored credential object, so a replaced key never reuses a stale signer. */
   private readonly signers = new WeakMap<Readonly<Credential>, SignatureV4>();
-  private readonly signingKeys = new WeakMap<Readonly<Credential>, Map<string, Buffer>>();
+  private readonly signingKeys = new WeakMap<Readonly<Credential>, Map<string, KeyObject>>();
   /** Clients repeat the same SignedHeaders strings; only lists seen on valid requests are kept. */
   private readonly signedHeaderCache = new Map<string, SignedHeaderList>();
 
@@ -158,11 +159,37 @@ export class SigV4Verifier {
    * needs the body hash, is left to check. `verify` must still run after the body.
    */
   precheck(req: Pick<SignedRequest, 'rawQuery' | 'headers'> & { rawPath?: string }): Failure | null {
+    const head = this.begin(req);
+    return 'ok' in head ? head : null;
+  }
+
+  /**
+   * `precheck` that keeps what it parsed: a refusal (the one `verify` would give), or the head
+   * to hand to `finish` with the body, so a server reads the headers and query once.
+   */
+  begin(req: Pick<SignedRequest, 'rawQuery' | 'headers'> & { rawPath?: string }): Failure | SigV4Head {
     try {
       const head = this.checkHead(req);
-      return 'ok' in head ? head : null;
+      return 'ok' in head ? head : { [HEAD]: head };
     } catch {
       return SIGNATURE_MISMATCH; // what verify answers for the same input
+    }
+  }
+
+  /**
+   * Verifies a request whose head `begin` accepted, now that its body is in: the answer `verify`
+   * gives for the same request at this moment (the clock and the key are looked at again, as
+   * time passed and keys may have been replaced while the body arrived). Synchronous for the
+   * Authorization-header form, a promise for the presigned one. Never throws.
+   */
+  finish(begun: SigV4Head, req: SignedRequest): VerifyResult | Promise<VerifyResult> {
+    const head = begun[HEAD];
+    // The presigned form, a key replaced or a date that left the window: the whole check again.
+    if (head.kind !== 'header' || this.store.get(head.scope.accessKeyId) !== head.cred || !this.inWindow(head.dateMs)) return this.verify(req);
+    try {
+      return this.verifyHeader(req, head);
+    } catch {
+      return SIGNATURE_MISMATCH;
     }
   }
 
@@ -176,6 +203,12 @@ export class SigV4Verifier {
       // Whatever broke (odd header types, signer rejections), the request is not proven authentic.
       return SIGNATURE_MISMATCH;
     }
+  }
+
+  /** The Authorization-header form's date check (the one `headerHead` refuses with). */
+  private inWindow(dateMs: number): boolean {
+    const now = this.now();
+    return dateMs >= now - this.skewMs && dateMs <= now + this.skewMs;
   }
 
   /** The body-independent checks of either form, in the order AWS reports them. */
@@ -240,30 +273,34 @@ export class SigV4Verifier {
       if (value === undefined) return SIGNATURE_MISMATCH;
       headers[name] = value;
     }
-    return { kind: 'header', parsed, scope, amzDate, signed, cred, token: tokenValue, headers };
+    return { kind: 'header', parsed, scope, amzDate, dateMs, signed, cred, token: tokenValue, headers };
   }
 
   private verifyHeader(req: SignedRequest, h: HeaderHead): VerifyResult {
     const { parsed, scope, amzDate, signed, cred, token: tokenValue } = h;
     const shaSigned = signed.set.has('x-amz-content-sha256');
     const sha = headerValue(req.headers, 'x-amz-content-sha256');
-    const payload = this.payloadFor(req, shaSigned, sha);
-    if (payload === null) return SIGNATURE_MISMATCH;
-    const payloadHash = shaSigned && sha !== undefined ? sha : createHash('sha256').update(req.body).digest('hex');
+    // A present x-amz-content-sha256 must be UNSIGNED-PAYLOAD or the body's hash; signed, it is
+    // the payload hash itself, so the body is hashed at most once.
+    let payloadHash: string;
+    if (sha === undefined || sha === UNSIGNED_PAYLOAD) payloadHash = shaSigned && sha !== undefined ? sha : sha256Hex(req.body);
+    else {
+      payloadHash = sha256Hex(req.body);
+      if (sha !== payloadHash) return SIGNATURE_MISMATCH; // the body's hash is no secret
+    }
 
     const query = req.rawQuery === '' ? undefined : parseQuery(req.rawQuery);
     if (query === null) return incomplete('Too many query string parameters.');
 
-    // The canonical request comes from @smithy/signature-v4 (the SDKs' own canonicalisation);
-    // the string to sign and the HMAC chain are two lines of node:crypto with a cached key,
-    // instead of the signer's async Hash objects (a third of a management call's CPU).
-    const request = new HttpRequest({ method: req.method, path: req.rawPath, headers: h.headers, query });
-    const canonical = CANONICAL.canonicalRequest(request, getCanonicalHeaders(request, undefined, signed.set), payloadHash);
+    // The canonical request as @smithy/signature-v4 (the SDKs' signer) builds it, written out
+    // (sigv4-canonical.ts); the string to sign and the HMAC are node:crypto one-shots with a
+    // cached signing key, instead of the signer's async Hash objects.
+    const canonical = canonicalRequest({ method: req.method, rawPath: req.rawPath, query, headers: h.headers, sortedNames: signed.sorted, payloadHash });
     const shortDate = amzDate.slice(0, 8);
     const credentialScope = `${shortDate}/${scope.region}/${scope.service}/aws4_request`;
-    const stringToSign = `${ALGORITHM}\n${amzDate}\n${credentialScope}\n${createHash('sha256').update(canonical).digest('hex')}`;
-    const computed = createHmac('sha256', this.signingKey(cred, shortDate, scope.region, scope.service)).update(stringToSign).digest('hex');
-    if (!sameSecret(parsed.signature, computed)) return SIGNATURE_MISMATCH;
+    const stringToSign = `${ALGORITHM}\n${amzDate}\n${credentialScope}\n${sha256Hex(canonical)}`;
+    const computed = createHmac('sha256', this.signingKey(cred, shortDate, scope.region, scope.service)).update(stringToSign).digest();
+    if (!sameSignature(parsed.signature, computed)) return SIGNATURE_MISMATCH;
 
     this.rememberSignedHeaders(parsed.signedHeaders, signed);
     return success(scope, tokenValue);
@@ -384,7 +421,8 @@ export class SigV4Verifier {
     for (const n of names) {
       if (!HEADER_NAME_RE.test(n) || n === '__proto__') return null;
     }
-    return { names, set: new Set(names) };
+    const set = new Set(names);
+    return { names, set, sorted: [...set].sort() };
   }
 
   private rememberSignedHeaders(list: string, parsed: SignedHeaderList): void {
@@ -394,14 +432,14 @@ export class SigV4Verifier {
   }
 
   /** The SigV4 signing key (HMAC chain over date, region, service), cached per key and day. */
-  private signingKey(cred: Readonly<Credential>, shortDate: string, region: string, service: string): Buffer {
+  private signingKey(cred: Readonly<Credential>, shortDate: string, region: string, service: string): KeyObject {
     const id = `${cred.accessKeyId}\n${shortDate}\n${region}\n${service}`;
     let key = this.signingKeys.get(cred)?.get(id);
     if (key === undefined) {
       const kDate = createHmac('sha256', `AWS4${cred.secretAccessKey}`).update(shortDate).digest();
       const kRegion = createHmac('sha256', kDate).update(region).digest();
       const kService = createHmac('sha256', kRegion).update(service).digest();
-      key = createHmac('sha256', kService).update('aws4_request').digest();
+      key = createSecretKey(createHmac('sha256', kService).update('aws4_request').digest()); // a KeyObject: not imported again per call
       let perCred = this.signingKeys.get(cred);
       if (perCred === undefined) this.signingKeys.set(cred, (perCred = new Map()));
       if (perCred.size > 64) perCred.clear(); // days and regions rotate; stay bounded
@@ -561,6 +599,17 @@ function decode(s: string): string {
   } catch {
     return s; // broken escapes: keep raw; the signature will then not match
   }
+}
+
+const SIGNATURE_HEX = /^[0-9a-f]{64}$/;
+
+/**
+ * A received signature against a computed HMAC, in constant time: equal exactly when the text
+ * is the digest's lowercase hex (what comparing the hex strings would say), without encoding
+ * the digest and both strings per call.
+ */
+function sameSignature(received: string, digest: Buffer): boolean {
+  return SIGNATURE_HEX.test(received) && timingSafeEqual(Buffer.from(received, 'hex'), digest);
 }
 
 /** Constant-time comparison; a length difference is a plain mismatch. */

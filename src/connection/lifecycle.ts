@@ -148,7 +148,8 @@ export class ConnectionLifecycle {
     this.budget = new SendBudget(d.limits.sendBufferTotalBytes, d.counters);
     this.m = d.metrics ?? NOOP_METRICS;
     this.timed = this.m.enabled;
-    this.countRoutes = d.accessLog?.enabled === true;
+    // Messages per route only feed the access log's close line: not counted when it writes nothing.
+    this.countRoutes = d.accessLog?.writing === true;
     // One sweep over all connections and in-flight calls, instead of a timer per connection reset
     // on every message and a timer per call. Its period bounds how late a limit can fire.
     const shortest = Math.min(this.idleMs, this.maxMs, this.slowMs, d.routes.shortestTimeoutMs());

@@ -114,7 +114,7 @@ export class ManagementApi {
   handle(req: IncomingMessage, res: ServerResponse, rawPath: string, rawQuery: string, segments: string[]): void {
     const requestId = newRequestId();
     let trace: CallTrace | undefined;
-    if (this.d.metrics?.enabled || this.d.accessLog?.enabled) {
+    if (this.d.metrics?.enabled || this.d.accessLog?.writing) {
       trace = { operation: 'unknown', connectionId: undefined, authenticated: false };
       this.observe(req, res, requestId, trace);
     }
@@ -125,31 +125,33 @@ export class ManagementApi {
   private observe(req: IncomingMessage, res: ServerResponse, requestId: string, trace: CallTrace): void {
     const started = performance.now();
     const requestTimeEpoch = Date.now();
+    // 'close' comes once per response: after 'finish' when the answer went out, alone when the
+    // caller left first. One listener, never removed (the response object ends with the call).
     const done = () => {
-      res.removeListener('finish', done);
-      res.removeListener('close', done);
       const ms = performance.now() - started;
       const status = res.headersSent ? res.statusCode : 0; // 0: the caller left before an answer
       this.d.metrics?.management(trace.operation, status, ms);
       if (trace.authenticated) this.d.accessLog?.management({ requestId, ip: req.socket.remoteAddress, httpMethod: req.method ?? '', operation: trace.operation, status, responseLatency: Math.round(ms), connectionId: trace.connectionId, requestTimeEpoch });
     };
-    res.once('finish', done);
-    res.once('close', done);
+    res.on('close', done);
   }
 
   private async serve(req: IncomingMessage, res: ServerResponse, rawPath: string, rawQuery: string, segments: string[], requestId: string, trace?: CallTrace): Promise<void> {
     const method = req.method ?? 'GET';
     // Judge the head before reading a byte of body: a caller with no valid key, scope or date
     // gets its 403 at once and its body is never buffered. Only the signature waits for the body.
-    const refused = this.d.verifier?.precheck({ rawPath, rawQuery, headers: req.headers });
-    if (refused) {
+    // What the head established is kept for the signature check, so headers and query are parsed once.
+    const verifier = this.d.verifier;
+    const head = verifier?.begin({ rawPath, rawQuery, headers: req.headers });
+    if (head !== undefined && 'ok' in head) {
       discardBody(req, this.bodyRules);
-      throw new ApiError(refused.status, refused.errorType, refused.message);
+      throw new ApiError(head.status, head.errorType, head.message);
     }
     const body = await readBody(req, res, this.bodyRules);
     let accessKeyId: string | undefined;
-    if (this.d.verifier) {
-      const v = await this.d.verifier.verify({ method, rawPath, rawQuery, headers: req.headers, body });
+    if (verifier && head !== undefined) {
+      let v = verifier.finish(head, { method, rawPath, rawQuery, headers: req.headers, body });
+      if (v instanceof Promise) v = await v; // the presigned form; the header form answers at once
       if (!v.ok) throw new ApiError(v.status, v.errorType, v.message);
       accessKeyId = v.accessKeyId;
     }

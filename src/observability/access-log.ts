@@ -62,9 +62,18 @@ export class AccessLog {
     this.log = logger.child({ log: 'access' });
   }
 
+  /**
+   * True when a line written now would go out: enabled, and the logger at `info` or below. The
+   * per-call paths ask this before building anything (a line below the logger's level is dropped
+   * by the logger anyway).
+   */
+  get writing(): boolean {
+    return this.enabled && this.log.isLevelEnabled('info');
+  }
+
   /** A connection opened (only with `logging.accessLog.open`). */
   opened(conn: Connection): void {
-    if (!this.logOpen) return;
+    if (!this.logOpen || !this.writing) return;
     const now = Date.now();
     this.write({
       eventType: 'CONNECT',
@@ -82,7 +91,7 @@ export class AccessLog {
 
   /** A connection ended with `code`/`reason` (the ones its $disconnect reports). */
   closed(conn: Connection, code: number, reason: string): void {
-    if (!this.enabled) return;
+    if (!this.writing) return;
     const now = Date.now();
     let routes: Record<string, number> | undefined;
     if (conn.routeCounts !== undefined) {
@@ -112,7 +121,7 @@ export class AccessLog {
 
   /** A management call was answered. */
   management(a: ManagementAccess): void {
-    if (!this.enabled) return;
+    if (!this.writing) return;
     this.write({
       eventType: 'MANAGEMENT',
       requestId: a.requestId,

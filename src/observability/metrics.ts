@@ -1,4 +1,3 @@
-import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import type { Counters } from './counters.js';
 
@@ -82,6 +81,9 @@ export interface MetricsSources {
   /** The gateway's refusal/fault counters, exported as they are. */
   counters: Counters;
 }
+
+/** Resolution of the event-loop delay histogram (prom-client's default is 10 ms; each tick wakes the process). */
+const LOOP_RESOLUTION_MS = 20;
 
 /** Integration latency buckets, in milliseconds (AWS reports IntegrationLatency in ms). */
 const LATENCY_MS = [1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10_000, 30_000];
@@ -206,12 +208,13 @@ export class PromMetrics implements Metrics {
   private readonly authorizerResults: Record<AuthorizerResult, number> = { allow: 0, unauthorized: 0, forbidden: 0, error: 0 };
   private readonly authorizerCacheCounts = { hit: 0, miss: 0 };
   private readonly operations = new Map<string, OperationStats>();
-  private readonly loopDelay: IntervalHistogram;
 
   constructor(sources: MetricsSources) {
     const registry = this.registry;
     const registers = [registry];
-    collectDefaultMetrics({ register: registry, prefix: 'switchboard_' });
+    // Its event-loop monitor is the only one (a timer firing every `eventLoopMonitoringPrecision`
+    // ms, waking an idle process): switchboard_event_loop_lag_seconds below reads its figures.
+    collectDefaultMetrics({ register: registry, prefix: 'switchboard_', eventLoopMonitoringPrecision: LOOP_RESOLUTION_MS });
     const one = (value: number): Sample[] => [{ labels: {}, value }];
 
     // AWS's WebSocket metric set, under AWS's names (CloudWatch dashboards translate one to one).
@@ -272,20 +275,25 @@ export class PromMetrics implements Metrics {
       return out;
     });
     collected(registry, 'switchboard_send_buffer_bytes', 'Bytes held in client send buffers on this node (limits.sendBufferTotalBytes budget).', 'gauge', () => one(sources.sendBufferBytes()));
-    // Event-loop delay between scrapes (prom-client's default nodejs_eventloop_lag_* are there too).
-    const loopDelay = (this.loopDelay = monitorEventLoopDelay({ resolution: 20 }));
-    loopDelay.enable();
+    // Event-loop delay between scrapes: prom-client's nodejs_eventloop_lag_* figures, which its
+    // own gauge sets from its histogram (and resets) earlier in the same scrape pass (metrics
+    // are collected in registration order), by quantile.
+    const lagOf = (suffix: string) => registry.getSingleMetric(`switchboard_nodejs_eventloop_lag_${suffix}_seconds`) as Gauge | undefined;
+    const quantiles: Array<[string, Gauge | undefined]> = [
+      ['0.5', lagOf('p50')],
+      ['0.99', lagOf('p99')],
+      ['1', lagOf('max')],
+    ];
     new Gauge({
       name: 'switchboard_event_loop_lag_seconds',
       help: 'Event-loop delay since the last scrape, by quantile (p50, p99, max).',
       labelNames: ['quantile'],
       registers,
-      collect() {
-        const q = (v: number) => (Number.isFinite(v) ? v / 1e9 : 0);
-        this.set({ quantile: '0.5' }, q(loopDelay.percentile(50)));
-        this.set({ quantile: '0.99' }, q(loopDelay.percentile(99)));
-        this.set({ quantile: '1' }, q(loopDelay.max));
-        loopDelay.reset();
+      async collect() {
+        for (const [quantile, gauge] of quantiles) {
+          const v = gauge === undefined ? 0 : ((await gauge.get()).values[0]?.value ?? 0);
+          this.set({ quantile }, Number.isFinite(v) ? v : 0);
+        }
       },
     });
     // The cluster seam: bus/registry latency and Redis availability are added here when cluster mode exists.
@@ -370,8 +378,6 @@ export class PromMetrics implements Metrics {
     return this.registry.contentType;
   }
 
-  /** Stops the event-loop monitor. */
-  close(): void {
-    this.loopDelay.disable();
-  }
+  /** Nothing to stop: prom-client's event-loop monitor is its own (one histogram per registry, left to the collector). */
+  close(): void {}
 }

@@ -31,17 +31,19 @@ export function readBody(req: IncomingMessage, res: ServerResponse, rules: BodyR
   return new Promise((resolve, reject) => {
     let chunks: Buffer[] = [];
     let size = 0;
-    const done = () => {
-      clearTimeout(timer);
-      req.removeListener('data', onData);
-      req.removeListener('end', onEnd);
-      req.removeListener('close', onClose);
-      req.removeListener('error', onClose);
+    // Listeners stay on the request once it is settled (it ends with its answer) and ignore
+    // what comes after: cheaper than removing four listeners per call.
+    let settled = false;
+    let timer: NodeJS.Timeout | undefined;
+    const settle = () => {
+      settled = true;
+      if (timer !== undefined) clearTimeout(timer);
     };
     const onData = (chunk: Buffer) => {
+      if (settled) return;
       size += chunk.length;
       if (size > limit) {
-        done();
+        settle();
         discardBody(req, rules);
         reject(rules.tooLarge());
         return;
@@ -49,25 +51,33 @@ export function readBody(req: IncomingMessage, res: ServerResponse, rules: BodyR
       chunks.push(chunk);
     };
     const onEnd = () => {
-      done();
+      if (settled) return;
+      settle();
       resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
     };
     const onClose = () => {
-      done();
+      if (settled) return;
+      settle();
       reject(rules.incomplete());
     };
-    const timer = setTimeout(() => {
-      done();
+    const onTimeout = () => {
+      if (settled) return;
+      settle();
       chunks = [];
       req.resume(); // whatever still trickles in before the socket closes is dropped
       rules.timedOut(req);
       res.setHeader('connection', 'close'); // the rest of this body would otherwise be read as the next request
       reject(rules.timeout());
-    }, rules.timeoutMs);
+    };
     req.on('data', onData);
     req.on('end', onEnd);
     req.on('close', onClose);
     req.on('error', onClose);
+    // The deadline is armed once the packet that carried the head has been parsed: a body that
+    // came with its head (most calls) is complete by then and costs no timer. It runs from then.
+    process.nextTick(() => {
+      if (!settled && !req.complete) timer = setTimeout(onTimeout, rules.timeoutMs);
+    });
   });
 }
 
