@@ -39,7 +39,7 @@ busContract(
   'RedisBus',
   async (n) => {
     const prefix = `bus${++made}`;
-    const services = Array.from({ length: n }, (_, i) => createClusterServices(testConfig(redis.url, { keyPrefix: prefix }), 'dev', 'api', { nodeId: `node-${i}` }));
+    const services = Array.from({ length: n }, (_, i) => createClusterServices(testConfig(redis.url, { keyPrefix: prefix, requestTimeoutMs: 2000, leaseMs: 2000, deadAfterMs: 4000 }), 'dev', 'api', { nodeId: `node-${i}` }));
     const silenced = new Map<number, (f: unknown) => void>();
     return {
       nodes: services.map((s) => ({ nodeId: s.nodeId, registry: s.registry, bus: gatewayBus(s) })),

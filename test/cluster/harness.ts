@@ -4,7 +4,9 @@ import { ClusterNode, type NodeEvents } from '../../src/cluster/node.js';
 import { RedisRegistry } from '../../src/registry/registry-redis.js';
 
 /** Short timings for tests (the design's test plan). */
-export const FAST = { heartbeatMs: 100, leaseMs: 500, deadAfterMs: 2000, reaperIntervalMs: 100, requestTimeoutMs: 500 } as const;
+// Leases and deadlines leave room for a loaded machine (test files run side by side): an event loop
+// held up for a few hundred milliseconds must not make a live node look dead.
+export const FAST = { heartbeatMs: 250, leaseMs: 1000, deadAfterMs: 3000, reaperIntervalMs: 100, requestTimeoutMs: 1000 } as const;
 
 export function testConfig(url: string, more: Partial<ClusterConfigInput> = {}): ClusterConfig {
   return clusterConfig({ redis: { url }, ...FAST, ...more });

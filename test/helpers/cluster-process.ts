@@ -1,13 +1,16 @@
 import type { ConfigInput } from '../../src/config/schema.js';
 import { startGatewayProcess, type GatewayProcess } from './process.js';
 
-/** Short cluster timings for tests: death is noticed in about a second instead of six. */
+/**
+ * Short cluster timings for tests: death is noticed in about two seconds instead of six, with room
+ * left for a loaded machine (a node whose event loop is held up briefly must not look dead).
+ */
 export const FAST_CLUSTER = Object.freeze({
-  heartbeatMs: 100,
-  leaseMs: 500,
-  deadAfterMs: 2000,
+  heartbeatMs: 250,
+  leaseMs: 1000,
+  deadAfterMs: 3000,
   reaperIntervalMs: 100,
-  requestTimeoutMs: 500,
+  requestTimeoutMs: 1000,
 });
 
 /**

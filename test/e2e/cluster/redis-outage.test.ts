@@ -54,10 +54,9 @@ describe('cluster: Redis outages', () => {
       assert.equal((await call(target(A), 'POST', `/@connections/${a1.id}`, 'own')).status, 200);
       assert.equal((await a1.client.next()).text, 'own');
       // Calls that need Redis answer 503 at once.
-      let t0 = Date.now();
+      const t0 = Date.now();
       assert.equal((await call(target(B), 'POST', `/@connections/${a1.id}`, 'remote')).status, 503);
-      assert.ok(Date.now() - t0 < 200, 'answered at once, not after a timeout');
-      t0 = Date.now();
+      assert.ok(Date.now() - t0 < FAST_CLUSTER.requestTimeoutMs / 2, 'answered at once, not after a timeout');
       assert.equal((await call(target(A), 'POST', '/@principals/alice', 'fan')).status, 503);
       assert.equal((await call(target(B), 'GET', '/@connections')).status, 503);
       await a1.client.expectSilence(100); // nothing of the refused fan-out was delivered
@@ -68,7 +67,6 @@ describe('cluster: Redis outages', () => {
 
       await redis.restart();
       // Recovery: within 2 s listing returns exactly the open connections, with the old cursor still valid.
-      await until(() => true, 'noop');
       const deadline = Date.now() + 3000;
       let ids: string[] = [];
       for (;;) {
@@ -100,7 +98,6 @@ describe('cluster: Redis outages', () => {
     await redis.kill('SIGKILL');
     await sleep(FAST_CLUSTER.deadAfterMs + 500);
     await redis.restart();
-    await until(() => true, 'noop');
     const deadline = Date.now() + 5000;
     for (;;) {
       const res = await call(target(B), 'POST', `/@connections/${a1.id}`, 'alive');
