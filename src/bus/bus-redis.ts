@@ -185,7 +185,7 @@ export class RedisBus implements Bus {
         if (remaining <= 0) throw new BusUnavailable('owner not subscribed (no receiver) until the deadline');
         let res: [string, string, number];
         try {
-          res = await runScript<[string, string, number]>(this.node.cmd, ROUTE, this.node.keys.seq, [this.node.keys.base, id, String(this.deadAfterMs), frame], remaining);
+          res = await runScript<[string, string, number]>(this.node.cmd, ROUTE, this.node.keys.seq, [this.node.keys.base, id, String(this.deadAfterMs), frame, this.node.inGrace() ? '1' : ''], remaining);
         } catch (err) {
           throw busError(err);
         }
@@ -228,7 +228,7 @@ export class RedisBus implements Bus {
       const frame = encodeFrame(type, { ...fields, rid, from: this.node.nodeId, ts: this.node.redisNow(), sel }, payload);
       let res: [number, string[], string[], string[]];
       try {
-        res = await runScript(this.node.cmd, FANOUT, this.node.keys.seq, [this.node.keys.base, String(this.deadAfterMs), frame, this.node.nodeId], this.T);
+        res = await runScript(this.node.cmd, FANOUT, this.node.keys.seq, [this.node.keys.base, String(this.deadAfterMs), frame, this.node.nodeId, this.node.inGrace() ? '1' : ''], this.T);
       } catch (err) {
         throw busError(err);
       }

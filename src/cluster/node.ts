@@ -1,12 +1,11 @@
 import { hostname } from 'node:os';
-import { createClient } from 'redis';
 import type { ClusterConfig } from './config.js';
 import { newNodeId } from './config.js';
 import { decodeFrame, encodeFrame, FrameType, type Frame } from './frame.js';
 import { StageKeys } from './keys.js';
-import { command, HEARTBEAT, runScript, type Commands } from './scripts.js';
+import { redisLink, type RedisLink } from './redis-link.js';
+import { command, HEARTBEAT, runScript } from './scripts.js';
 
-type Client = ReturnType<typeof createClient>;
 type Level = 'info' | 'warn' | 'error';
 /** Rate-limited logging hook (a LogLimiter's `log` in the gateway). */
 export type ClusterLog = (level: Level, key: string, fields: Record<string, unknown>, msg: string) => void;
@@ -42,8 +41,8 @@ const generation = () => newNodeId();
 export class ClusterNode {
   nodeId: string;
   readonly keys: StageKeys;
-  readonly cmd: Client & Commands;
-  private sub: Client;
+  readonly cmd: RedisLink;
+  private sub: RedisLink;
   private readonly c: ClusterConfig;
   private readonly log: ClusterLog;
   private events: NodeEvents | undefined;
@@ -73,18 +72,19 @@ export class ClusterNode {
     this.keys = o.keys;
     this.nodeId = o.nodeId;
     this.log = o.log ?? (() => {});
-    if (!('url' in this.c.redis)) throw new Error('cluster.redis.sentinel is not supported yet: use cluster.redis.url');
-    const maxDelay = Math.max(100, Math.min(2000, this.c.heartbeatMs * 2));
-    this.cmd = createClient({
-      url: this.c.redis.url,
-      disableOfflineQueue: true,
-      socket: { connectTimeout: Math.max(1000, this.c.requestTimeoutMs), reconnectStrategy: (n: number) => Math.min(maxDelay, 20 * 2 ** n) + Math.floor(Math.random() * 20) },
-    }) as Client & Commands;
-    this.cmd.on('error', (err: Error) => {
+    this.cmd = redisLink(this.c, (err: Error) => {
       this.log('warn', 'redis-error', { err: err.message }, 'cluster: Redis command connection error');
       this.markDown();
     });
     this.sub = this.newSubscriber();
+  }
+
+  /**
+   * True until this node has been connected to Redis for 2 × leaseMs: after an outage or a failover,
+   * peers get that long to heartbeat and resubscribe before anyone judges them dead.
+   */
+  inGrace(): boolean {
+    return this.connectedSince === 0 || Date.now() - this.connectedSince < 2 * this.c.leaseMs;
   }
 
   /** Redis server time now, estimated from the last heartbeat (ms). */
@@ -140,7 +140,7 @@ export class ClusterNode {
       this.log('warn', 'leave', { err: (err as Error).message }, 'cluster: could not announce leaving; peers will reap this node');
     }
     this.sub.destroy();
-    await this.cmd.close().catch(() => this.cmd.destroy());
+    await this.cmd.close();
   }
 
   /** Drops both Redis connections at once, without a word (what a SIGKILL looks like to Redis). For tests. */
@@ -156,15 +156,13 @@ export class ClusterNode {
     return command<number>(this.cmd, ['PUBLISH', this.keys.channel(node), frame], this.c.requestTimeoutMs);
   }
 
-  private newSubscriber(): Client {
-    const sub = this.cmd.duplicate();
-    sub.on('error', (err: Error) => this.log('warn', 'redis-sub-error', { err: err.message }, 'cluster: Redis subscriber connection error'));
-    return sub;
+  private newSubscriber(): RedisLink {
+    return this.cmd.duplicate((err: Error) => this.log('warn', 'redis-sub-error', { err: err.message }, 'cluster: Redis subscriber connection error'));
   }
 
-  private async subscribe(sub: Client): Promise<void> {
+  private async subscribe(sub: RedisLink): Promise<void> {
     if (!sub.isOpen) await sub.connect();
-    await sub.subscribe([this.keys.channel(this.nodeId), this.keys.ctl], (msg: Buffer) => this.onMessage(msg), true);
+    await sub.subscribe([this.keys.channel(this.nodeId), this.keys.ctl], (msg: Buffer) => this.onMessage(msg));
     this.subStartedAt = Date.now();
     this.lastProbeAt = Date.now();
   }

@@ -54,7 +54,7 @@ export class Reaper {
   async tick(): Promise<void> {
     const { node, config } = this.o;
     if (this.running || this.stopped || !node.available()) return;
-    if (node.connectedSince === 0 || Date.now() - node.connectedSince < 2 * config.leaseMs) return; // reaper grace
+    if (node.inGrace()) return;
     this.running = true;
     try {
       const dead = await runScript<string[]>(node.cmd, REAP_CANDIDATES, node.keys.nodes, [node.keys.base, String(config.deadAfterMs), node.nodeId], config.requestTimeoutMs);
