@@ -2,6 +2,7 @@ import type { SendOutcome } from '../connection/connection.js';
 import type { ClusterConfig } from '../cluster/config.js';
 import { encodeFrame, FrameType, type Frame, type FrameHeader } from '../cluster/frame.js';
 import type { ClusterLog, ClusterNode } from '../cluster/node.js';
+import { NOOP_CLUSTER_OBSERVER, type BusOperation, type BusOutcome, type ClusterObserver } from '../cluster/observer.js';
 import { command, FANOUT, ROUTE, runScript } from '../cluster/scripts.js';
 import { BusOverloaded, BusUnavailable, BusUnconfirmed, type Bus, type CloseOutcome, type Failure, type FanOutOutcome, type HubTarget, type Selector } from '../bus/bus.js';
 export { BusOverloaded };
@@ -16,6 +17,8 @@ export interface RedisBusOptions {
   log?: ClusterLog;
   /** Called when a route finds a dead owner, so the reaper need not wait for its next tick. */
   onDeadNode?: () => void;
+  /** Latency and outcome of each request through Redis, stale requests dropped. */
+  observer?: ClusterObserver;
 }
 
 /** A single request waiting for its owner's reply. */
@@ -51,6 +54,7 @@ export class RedisBus implements Bus {
   private readonly max: number;
   private readonly log: ClusterLog;
   private readonly onDeadNode: () => void;
+  private readonly obs: ClusterObserver;
   private hub: HubTarget | undefined;
   private rid = 0;
   private readonly pending = new Map<number, Single | Fan>();
@@ -64,6 +68,7 @@ export class RedisBus implements Bus {
     this.max = o.maxInFlight ?? 10_000;
     this.log = o.log ?? (() => {});
     this.onDeadNode = o.onDeadNode ?? (() => {});
+    this.obs = o.observer ?? NOOP_CLUSTER_OBSERVER;
   }
 
   get nodeId(): string {
@@ -171,6 +176,20 @@ export class RedisBus implements Bus {
 
   /** One request for a single connection on another node. Resolves with the owner's answer, or GONE. */
   private async call(type: FrameType, id: string, fields: FrameHeader, payload?: Buffer | string): Promise<unknown> {
+    const t0 = performance.now();
+    const op = OPERATION[type] ?? 'send';
+    try {
+      const r = await this.callOnce(type, id, fields, payload);
+      // Answered either way; `gone`: the connection or its node is gone (the owner's own "not open" answers included).
+      this.obs.busRequest(op, r === GONE || r === 'gone' || r === null || r === false ? 'gone' : 'ok', performance.now() - t0);
+      return r;
+    } catch (err) {
+      this.obs.busRequest(op, outcomeOf(err), performance.now() - t0);
+      throw err;
+    }
+  }
+
+  private async callOnce(type: FrameType, id: string, fields: FrameHeader, payload?: Buffer | string): Promise<unknown> {
     this.admit();
     const deadline = Date.now() + this.T;
     const rid = ++this.rid;
@@ -215,6 +234,19 @@ export class RedisBus implements Bus {
 
   /** A fan-out: script (publish once + node states), local part, replies until the deadline, and who is unaccounted for. */
   private async fan(type: FrameType, sel: Selector, fields: FrameHeader, payload: Buffer | string | undefined, applyLocal: (hub: HubTarget) => unknown) {
+    const t0 = performance.now();
+    const op: BusOperation = type === FrameType.FANOUT_SEND ? 'fanOut' : 'disconnectAll';
+    try {
+      const r = await this.fanOnce(type, sel, fields, payload, applyLocal);
+      this.obs.busRequest(op, 'ok', performance.now() - t0);
+      return r;
+    } catch (err) {
+      this.obs.busRequest(op, outcomeOf(err), performance.now() - t0);
+      throw err;
+    }
+  }
+
+  private async fanOnce(type: FrameType, sel: Selector, fields: FrameHeader, payload: Buffer | string | undefined, applyLocal: (hub: HubTarget) => unknown) {
     this.admit();
     const hub = this.hub;
     if (hub === undefined) throw new BusUnavailable('bus not started');
@@ -306,6 +338,7 @@ export class RedisBus implements Bus {
     // A request that sat in a stalled Redis past its caller's deadline: the caller already answered 503/500.
     if (h.ts !== undefined && this.node.redisNow() - h.ts > this.T) {
       this.staleDropped++;
+      this.obs.event('staleRequest');
       this.log('warn', 'stale-request', { from: h.from, ageMs: Math.round(this.node.redisNow() - h.ts) }, 'cluster: dropped a bus request older than its deadline');
       return;
     }
@@ -351,6 +384,21 @@ export class RedisBus implements Bus {
 }
 
 const TIMEOUT = Symbol('timeout');
+
+/** The measured operation of a single-connection request frame. */
+const OPERATION: Partial<Record<FrameType, BusOperation>> = {
+  [FrameType.SEND]: 'send',
+  [FrameType.CLOSE]: 'disconnect',
+  [FrameType.INFO]: 'info',
+  [FrameType.JOIN]: 'join',
+  [FrameType.LEAVE]: 'leave',
+};
+
+function outcomeOf(err: unknown): BusOutcome {
+  if (err instanceof BusOverloaded) return 'overloaded';
+  if (err instanceof BusUnavailable) return 'unavailable';
+  return 'unconfirmed';
+}
 
 function sendOutcome(o: FanOutOutcome): SendOutcome {
   if (o.sent > 0) return 'ok';

@@ -27,7 +27,8 @@ export interface ClusterNodeOptions {
   keys: StageKeys;
   nodeId: string;
   log?: ClusterLog;
-  /** Redis command timeout for node-internal calls (default: 2 × heartbeatMs). */
+  /** Told when a subscription is restored: the subscriber reconnected, or the probe found it dead and recreated it. */
+  onResubscribed?: () => void;
 }
 
 const generation = () => newNodeId();
@@ -45,6 +46,7 @@ export class ClusterNode {
   private sub: RedisLink;
   private readonly c: ClusterConfig;
   private readonly log: ClusterLog;
+  private readonly onResubscribed: () => void;
   private events: NodeEvents | undefined;
   /** The generation this node's projection belongs to ('' before joining). */
   private gen = '';
@@ -72,6 +74,7 @@ export class ClusterNode {
     this.keys = o.keys;
     this.nodeId = o.nodeId;
     this.log = o.log ?? (() => {});
+    this.onResubscribed = o.onResubscribed ?? (() => {});
     this.cmd = redisLink(this.c, (err: Error) => {
       this.log('warn', 'redis-error', { err: err.message }, 'cluster: Redis command connection error');
       this.markDown();
@@ -157,7 +160,10 @@ export class ClusterNode {
   }
 
   private newSubscriber(): RedisLink {
-    return this.cmd.duplicate((err: Error) => this.log('warn', 'redis-sub-error', { err: err.message }, 'cluster: Redis subscriber connection error'));
+    const sub = this.cmd.duplicate((err: Error) => this.log('warn', 'redis-sub-error', { err: err.message }, 'cluster: Redis subscriber connection error'));
+    // node-redis resubscribes a reconnected subscriber by itself: a restored subscription too.
+    sub.onRestored(() => this.onResubscribed());
+    return sub;
   }
 
   private async subscribe(sub: RedisLink): Promise<void> {
@@ -286,6 +292,7 @@ export class ClusterNode {
       this.sub.destroy();
       this.sub = this.newSubscriber();
       await this.subscribe(this.sub);
+      this.onResubscribed();
     } catch (err) {
       this.log('warn', 'resubscribe', { err: (err as Error).message }, 'cluster: recreating the subscriber failed; retrying');
       this.subStartedAt = Date.now();

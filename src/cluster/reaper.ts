@@ -13,6 +13,8 @@ export interface ReaperOptions {
   batchSize?: number;
   /** Test hook: runs after each batch (a reaper that dies mid-reap is simulated by never resolving). */
   afterBatch?: (deadNode: string) => Promise<void>;
+  /** Told of each node this reaper finished. */
+  onReaped?: () => void;
 }
 
 /**
@@ -81,6 +83,7 @@ export class Reaper {
       if (Number(n) < 0) return; // lost the lock
       if (Number(done) === 1) {
         this.reaped++;
+        this.o.onReaped?.();
         return;
       }
       if (this.o.afterBatch) await this.o.afterBatch(x);

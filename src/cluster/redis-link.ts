@@ -20,6 +20,8 @@ export interface RedisLink extends Commands {
   close(): Promise<void>;
   /** Drops the connection(s) at once, without QUIT. */
   destroy(): void;
+  /** Called each time the link is ready again after its first connect (a reconnect; with Sentinel, a new primary). */
+  onRestored(fn: () => void): void;
 }
 
 // eslint-disable-next-line @typescript-eslint/no-empty-object-type
@@ -68,6 +70,13 @@ function clientLink(client: Client): RedisLink {
     },
     close: () => client.close().catch(() => client.destroy()),
     destroy: () => client.destroy(),
+    onRestored(fn) {
+      let first = true;
+      client.on('ready', () => {
+        if (first) first = false;
+        else fn();
+      });
+    },
   };
 }
 
@@ -88,5 +97,14 @@ function sentinelLink(s: Sentinel): RedisLink {
     },
     close: () => s.close().catch(() => s.destroy()),
     destroy: () => void s.destroy().catch(() => {}),
+    onRestored(fn) {
+      // node-redis moves the subscriptions to the new primary on a master change.
+      let first = true;
+      s.on('topology-change', (e: { type: string }) => {
+        if (e.type !== 'MASTER_CHANGE') return;
+        if (first) first = false;
+        else fn();
+      });
+    },
   };
 }
