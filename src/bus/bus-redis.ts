@@ -109,6 +109,56 @@ export class RedisBus implements Bus {
     return r === GONE || r === null ? undefined : (r as ConnectionRecord);
   }
 
+  async infoMany(items: ReadonlyArray<{ id: string; nodeId: string }>): Promise<Map<string, ConnectionRecord | null>> {
+    const hub = this.hub;
+    const out = new Map<string, ConnectionRecord | null>();
+    const byNode = new Map<string, string[]>();
+    for (const { id, nodeId } of items) {
+      if (hub?.has(id)) out.set(id, hub.info(id) ?? null);
+      else byNode.set(nodeId, [...(byNode.get(nodeId) ?? []), id]);
+    }
+    await Promise.all(
+      [...byNode].map(([node, ids]) =>
+        this.batchInfo(node, ids).then(
+          (recs) => ids.forEach((id, i) => out.set(id, recs === GONE ? null : (recs[i] ?? null))),
+          () => {}, // owner not asked or silent: the caller keeps the registry's copy
+        ),
+      ),
+    );
+    return out;
+  }
+
+  /** One INFO_BATCH request straight to a node's channel (the registry named the node); GONE when the node left or was reaped meanwhile. */
+  private async batchInfo(node: string, ids: string[]): Promise<Array<ConnectionRecord | null> | typeof GONE> {
+    const t0 = performance.now();
+    try {
+      this.admit();
+      const rid = ++this.rid;
+      let settle!: (r: unknown) => void;
+      const answered = new Promise<unknown>((resolve) => (settle = resolve));
+      this.pending.set(rid, { kind: 'one', node, settle });
+      try {
+        const frame = encodeFrame(FrameType.INFO_BATCH, { rid, from: this.node.nodeId, ts: this.node.redisNow(), ids });
+        const receivers = await this.node.publishTo(node, frame).catch((err: unknown) => {
+          throw busError(err);
+        });
+        if (Number(receivers) === 0) throw new BusUnavailable(`node ${node} not subscribed`);
+        let timer: NodeJS.Timeout | undefined;
+        const r = await Promise.race([answered, new Promise((resolve) => (timer = setTimeout(resolve, this.T, TIMEOUT)))]);
+        clearTimeout(timer);
+        if (r === TIMEOUT) throw new BusUnconfirmed(`no answer from node ${node} within ${this.T} ms`);
+        if (r instanceof Error) throw r;
+        this.obs.busRequest('infoBatch', r === GONE ? 'gone' : 'ok', performance.now() - t0);
+        return r === GONE ? GONE : Array.isArray(r) ? (r as Array<ConnectionRecord | null>) : [];
+      } finally {
+        this.pending.delete(rid);
+      }
+    } catch (err) {
+      this.obs.busRequest('infoBatch', outcomeOf(err), performance.now() - t0);
+      throw err;
+    }
+  }
+
   async join(connectionId: string, group: string): Promise<boolean> {
     const hub = this.hub;
     if (hub?.has(connectionId)) return hub.join(connectionId, group);
@@ -353,6 +403,9 @@ export class RedisBus implements Bus {
           break;
         case FrameType.INFO:
           r = hub.info(h.id!) ?? null;
+          break;
+        case FrameType.INFO_BATCH:
+          r = Array.isArray(h.ids) ? h.ids.map((id) => hub.info(String(id)) ?? null) : [];
           break;
         case FrameType.JOIN:
           r = await hub.join(h.id!, h.group!);
