@@ -36,6 +36,7 @@ import { AccessLog } from './observability/access-log.js';
 import { createLogger, type Logger } from './observability/logger.js';
 import { MemoryRegistry } from './registry/registry-memory.js';
 import { createClusterServices } from './cluster/cluster.js';
+import { clusterObserver } from './observability/cluster-observer.js';
 import { RegistryUnavailable, type NodeSummary, type Registry } from './registry/registry.js';
 import { buildRouteTable } from './routing/route-table.js';
 import { Transport } from './transport/server.js';
@@ -218,7 +219,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
   let lifecycle!: ConnectionLifecycle;
   // Metrics only with the admin listener (their only reader); otherwise every hook is a no-op.
   const promMetrics = config.admin
-    ? new PromMetrics({ stage: config.stage, connectionsOpen: () => hub.size, traffic: () => lifecycle.traffic(), sendBufferBytes: () => lifecycle.budget.total, counters })
+    ? new PromMetrics({ stage: config.stage, connectionsOpen: () => hub.size, traffic: () => lifecycle.traffic(), sendBufferBytes: () => lifecycle.budget.total, counters, ...(cluster ? { redisAvailable: () => cluster.available() } : {}) })
     : undefined;
   const metrics = promMetrics ?? NOOP_METRICS;
 
@@ -364,7 +365,7 @@ export async function createGateway(opts: GatewayOptions): Promise<Gateway> {
   try {
     await registry.start();
     // Joined (lease, subscriptions) before listening: a client is never accepted by a node the others cannot reach.
-    if (cluster) await cluster.start({ hub, logger, runDisconnect: (rec, code, reason) => lifecycle.disconnectRecord(rec, code, reason) });
+    if (cluster) await cluster.start({ hub, logger, runDisconnect: (rec, code, reason) => lifecycle.disconnectRecord(rec, code, reason), observer: clusterObserver(counters, promMetrics) });
     else await bus.start(hub);
     port = await transport.listen();
   } catch (err) {

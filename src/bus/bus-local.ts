@@ -29,6 +29,11 @@ export class LocalBus implements Bus {
     return this.target().info(connectionId);
   }
 
+  async infoMany(items: ReadonlyArray<{ id: string; nodeId: string }>): Promise<Map<string, ConnectionRecord | null>> {
+    const hub = this.target();
+    return new Map(items.map(({ id }) => [id, hub.info(id) ?? null]));
+  }
+
   async join(connectionId: string, group: string): Promise<boolean> {
     return this.target().join(connectionId, group);
   }

@@ -101,6 +101,26 @@ export class MemoryBus implements Bus {
     return this.toOwner(connectionId, (hub) => hub.info(connectionId));
   }
 
+  async infoMany(items: ReadonlyArray<{ id: string; nodeId: string }>): Promise<Map<string, ConnectionRecord | null>> {
+    const hub = this.local();
+    const out = new Map<string, ConnectionRecord | null>();
+    const byNode = new Map<string, string[]>();
+    for (const { id, nodeId } of items) {
+      if (hub.has(id)) out.set(id, hub.info(id) ?? null);
+      else if (!this.net.nodes.has(nodeId)) out.set(id, null); // its node is gone, and so is the connection
+      else byNode.set(nodeId, [...(byNode.get(nodeId) ?? []), id]);
+    }
+    await Promise.all(
+      [...byNode].map(([nodeId, ids]) =>
+        this.net.ask(nodeId, (h) => ids.map((id) => h.info(id) ?? null)).then(
+          (recs) => ids.forEach((id, i) => out.set(id, recs[i] ?? null)),
+          () => {}, // not asked: the caller keeps the registry's copy
+        ),
+      ),
+    );
+    return out;
+  }
+
   async join(connectionId: string, group: string): Promise<boolean> {
     return (await this.toOwner(connectionId, (hub) => hub.join(connectionId, group))) === true;
   }

@@ -2,6 +2,7 @@ import type { SendOutcome } from '../connection/connection.js';
 import type { ClusterConfig } from '../cluster/config.js';
 import { encodeFrame, FrameType, type Frame, type FrameHeader } from '../cluster/frame.js';
 import type { ClusterLog, ClusterNode } from '../cluster/node.js';
+import { NOOP_CLUSTER_OBSERVER, type BusOperation, type BusOutcome, type ClusterObserver } from '../cluster/observer.js';
 import { command, FANOUT, ROUTE, runScript } from '../cluster/scripts.js';
 import { BusOverloaded, BusUnavailable, BusUnconfirmed, type Bus, type CloseOutcome, type Failure, type FanOutOutcome, type HubTarget, type Selector } from '../bus/bus.js';
 export { BusOverloaded };
@@ -16,6 +17,8 @@ export interface RedisBusOptions {
   log?: ClusterLog;
   /** Called when a route finds a dead owner, so the reaper need not wait for its next tick. */
   onDeadNode?: () => void;
+  /** Latency and outcome of each request through Redis, stale requests dropped. */
+  observer?: ClusterObserver;
 }
 
 /** A single request waiting for its owner's reply. */
@@ -51,6 +54,7 @@ export class RedisBus implements Bus {
   private readonly max: number;
   private readonly log: ClusterLog;
   private readonly onDeadNode: () => void;
+  private readonly obs: ClusterObserver;
   private hub: HubTarget | undefined;
   private rid = 0;
   private readonly pending = new Map<number, Single | Fan>();
@@ -64,6 +68,7 @@ export class RedisBus implements Bus {
     this.max = o.maxInFlight ?? 10_000;
     this.log = o.log ?? (() => {});
     this.onDeadNode = o.onDeadNode ?? (() => {});
+    this.obs = o.observer ?? NOOP_CLUSTER_OBSERVER;
   }
 
   get nodeId(): string {
@@ -102,6 +107,56 @@ export class RedisBus implements Bus {
     if (hub?.has(connectionId)) return hub.info(connectionId);
     const r = await this.call(FrameType.INFO, connectionId, {});
     return r === GONE || r === null ? undefined : (r as ConnectionRecord);
+  }
+
+  async infoMany(items: ReadonlyArray<{ id: string; nodeId: string }>): Promise<Map<string, ConnectionRecord | null>> {
+    const hub = this.hub;
+    const out = new Map<string, ConnectionRecord | null>();
+    const byNode = new Map<string, string[]>();
+    for (const { id, nodeId } of items) {
+      if (hub?.has(id)) out.set(id, hub.info(id) ?? null);
+      else byNode.set(nodeId, [...(byNode.get(nodeId) ?? []), id]);
+    }
+    await Promise.all(
+      [...byNode].map(([node, ids]) =>
+        this.batchInfo(node, ids).then(
+          (recs) => ids.forEach((id, i) => out.set(id, recs === GONE ? null : (recs[i] ?? null))),
+          () => {}, // owner not asked or silent: the caller keeps the registry's copy
+        ),
+      ),
+    );
+    return out;
+  }
+
+  /** One INFO_BATCH request straight to a node's channel (the registry named the node); GONE when the node left or was reaped meanwhile. */
+  private async batchInfo(node: string, ids: string[]): Promise<Array<ConnectionRecord | null> | typeof GONE> {
+    const t0 = performance.now();
+    try {
+      this.admit();
+      const rid = ++this.rid;
+      let settle!: (r: unknown) => void;
+      const answered = new Promise<unknown>((resolve) => (settle = resolve));
+      this.pending.set(rid, { kind: 'one', node, settle });
+      try {
+        const frame = encodeFrame(FrameType.INFO_BATCH, { rid, from: this.node.nodeId, ts: this.node.redisNow(), ids });
+        const receivers = await this.node.publishTo(node, frame).catch((err: unknown) => {
+          throw busError(err);
+        });
+        if (Number(receivers) === 0) throw new BusUnavailable(`node ${node} not subscribed`);
+        let timer: NodeJS.Timeout | undefined;
+        const r = await Promise.race([answered, new Promise((resolve) => (timer = setTimeout(resolve, this.T, TIMEOUT)))]);
+        clearTimeout(timer);
+        if (r === TIMEOUT) throw new BusUnconfirmed(`no answer from node ${node} within ${this.T} ms`);
+        if (r instanceof Error) throw r;
+        this.obs.busRequest('infoBatch', r === GONE ? 'gone' : 'ok', performance.now() - t0);
+        return r === GONE ? GONE : Array.isArray(r) ? (r as Array<ConnectionRecord | null>) : [];
+      } finally {
+        this.pending.delete(rid);
+      }
+    } catch (err) {
+      this.obs.busRequest('infoBatch', outcomeOf(err), performance.now() - t0);
+      throw err;
+    }
   }
 
   async join(connectionId: string, group: string): Promise<boolean> {
@@ -171,6 +226,20 @@ export class RedisBus implements Bus {
 
   /** One request for a single connection on another node. Resolves with the owner's answer, or GONE. */
   private async call(type: FrameType, id: string, fields: FrameHeader, payload?: Buffer | string): Promise<unknown> {
+    const t0 = performance.now();
+    const op = OPERATION[type] ?? 'send';
+    try {
+      const r = await this.callOnce(type, id, fields, payload);
+      // Answered either way; `gone`: the connection or its node is gone (the owner's own "not open" answers included).
+      this.obs.busRequest(op, r === GONE || r === 'gone' || r === null || r === false ? 'gone' : 'ok', performance.now() - t0);
+      return r;
+    } catch (err) {
+      this.obs.busRequest(op, outcomeOf(err), performance.now() - t0);
+      throw err;
+    }
+  }
+
+  private async callOnce(type: FrameType, id: string, fields: FrameHeader, payload?: Buffer | string): Promise<unknown> {
     this.admit();
     const deadline = Date.now() + this.T;
     const rid = ++this.rid;
@@ -185,7 +254,7 @@ export class RedisBus implements Bus {
         if (remaining <= 0) throw new BusUnavailable('owner not subscribed (no receiver) until the deadline');
         let res: [string, string, number];
         try {
-          res = await runScript<[string, string, number]>(this.node.cmd, ROUTE, this.node.keys.seq, [this.node.keys.base, id, String(this.deadAfterMs), frame], remaining);
+          res = await runScript<[string, string, number]>(this.node.cmd, ROUTE, this.node.keys.seq, [this.node.keys.base, id, String(this.deadAfterMs), frame, this.node.inGrace() ? '1' : ''], remaining);
         } catch (err) {
           throw busError(err);
         }
@@ -215,6 +284,19 @@ export class RedisBus implements Bus {
 
   /** A fan-out: script (publish once + node states), local part, replies until the deadline, and who is unaccounted for. */
   private async fan(type: FrameType, sel: Selector, fields: FrameHeader, payload: Buffer | string | undefined, applyLocal: (hub: HubTarget) => unknown) {
+    const t0 = performance.now();
+    const op: BusOperation = type === FrameType.FANOUT_SEND ? 'fanOut' : 'disconnectAll';
+    try {
+      const r = await this.fanOnce(type, sel, fields, payload, applyLocal);
+      this.obs.busRequest(op, 'ok', performance.now() - t0);
+      return r;
+    } catch (err) {
+      this.obs.busRequest(op, outcomeOf(err), performance.now() - t0);
+      throw err;
+    }
+  }
+
+  private async fanOnce(type: FrameType, sel: Selector, fields: FrameHeader, payload: Buffer | string | undefined, applyLocal: (hub: HubTarget) => unknown) {
     this.admit();
     const hub = this.hub;
     if (hub === undefined) throw new BusUnavailable('bus not started');
@@ -228,7 +310,7 @@ export class RedisBus implements Bus {
       const frame = encodeFrame(type, { ...fields, rid, from: this.node.nodeId, ts: this.node.redisNow(), sel }, payload);
       let res: [number, string[], string[], string[]];
       try {
-        res = await runScript(this.node.cmd, FANOUT, this.node.keys.seq, [this.node.keys.base, String(this.deadAfterMs), frame, this.node.nodeId], this.T);
+        res = await runScript(this.node.cmd, FANOUT, this.node.keys.seq, [this.node.keys.base, String(this.deadAfterMs), frame, this.node.nodeId, this.node.inGrace() ? '1' : ''], this.T);
       } catch (err) {
         throw busError(err);
       }
@@ -306,6 +388,7 @@ export class RedisBus implements Bus {
     // A request that sat in a stalled Redis past its caller's deadline: the caller already answered 503/500.
     if (h.ts !== undefined && this.node.redisNow() - h.ts > this.T) {
       this.staleDropped++;
+      this.obs.event('staleRequest');
       this.log('warn', 'stale-request', { from: h.from, ageMs: Math.round(this.node.redisNow() - h.ts) }, 'cluster: dropped a bus request older than its deadline');
       return;
     }
@@ -320,6 +403,9 @@ export class RedisBus implements Bus {
           break;
         case FrameType.INFO:
           r = hub.info(h.id!) ?? null;
+          break;
+        case FrameType.INFO_BATCH:
+          r = Array.isArray(h.ids) ? h.ids.map((id) => hub.info(String(id)) ?? null) : [];
           break;
         case FrameType.JOIN:
           r = await hub.join(h.id!, h.group!);
@@ -351,6 +437,21 @@ export class RedisBus implements Bus {
 }
 
 const TIMEOUT = Symbol('timeout');
+
+/** The measured operation of a single-connection request frame. */
+const OPERATION: Partial<Record<FrameType, BusOperation>> = {
+  [FrameType.SEND]: 'send',
+  [FrameType.CLOSE]: 'disconnect',
+  [FrameType.INFO]: 'info',
+  [FrameType.JOIN]: 'join',
+  [FrameType.LEAVE]: 'leave',
+};
+
+function outcomeOf(err: unknown): BusOutcome {
+  if (err instanceof BusOverloaded) return 'overloaded';
+  if (err instanceof BusUnavailable) return 'unavailable';
+  return 'unconfirmed';
+}
 
 function sendOutcome(o: FanOutOutcome): SendOutcome {
   if (o.sent > 0) return 'ok';

@@ -61,6 +61,12 @@ export interface Bus {
   info(connectionId: string): Promise<ConnectionRecord | undefined>;
   join(connectionId: string, group: string): Promise<boolean>;
   leave(connectionId: string, group: string): Promise<void>;
+  /**
+   * Live records of many connections (a listing page), one request per owner node, in parallel.
+   * `nodeId` is where the registry says each one is. Answer per id: the record (open), `null` (its
+   * owner says it is not open), or absent (its owner could not be asked: the caller keeps what it has).
+   */
+  infoMany(items: ReadonlyArray<{ id: string; nodeId: string }>): Promise<Map<string, ConnectionRecord | null>>;
   /** Group/principal/broadcast send: once per node, not per member; results summed over nodes. */
   fanOut(sel: Selector, data: Buffer | string, binary: boolean): Promise<FanOutOutcome>;
   disconnectAll(sel: Selector, code: number, reason: string): Promise<CloseOutcome>;

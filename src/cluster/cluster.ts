@@ -6,6 +6,7 @@ import { resolveNodeId, type ClusterConfig } from './config.js';
 import { DisconnectWorker } from './disconnects.js';
 import { StageKeys } from './keys.js';
 import { ClusterNode, type ClusterLog } from './node.js';
+import { ObserverRelay, type ClusterObserver } from './observer.js';
 import { Reaper } from './reaper.js';
 import { rebuild, recover } from './reconcile.js';
 import type { Bus, HubTarget } from '../bus/bus.js';
@@ -32,6 +33,8 @@ export interface ClusterHooks {
   /** Runs the $disconnect route for a connection of a dead node (code 1006). */
   runDisconnect(rec: ConnectionRecord, code: number, reason: string): Promise<void>;
   logger: Logger;
+  /** Where bus/registry latencies and node-life events are reported (the gateway's metrics). */
+  observer?: ClusterObserver;
 }
 
 /** Knobs for tests and benches; production uses the defaults. */
@@ -64,10 +67,12 @@ export function createClusterServices(config: ClusterConfig, stage: string, apiI
   const logVia: ClusterLog = (...a) => log(...a);
   let limiter: LogLimiter | undefined;
   const keys = new StageKeys(config.keyPrefix, apiId, stage);
-  const node = new ClusterNode({ config, keys, nodeId: tuning.nodeId ?? resolveNodeId(config), log: logVia });
-  const registry = new RedisRegistry({ node, stage, timeoutMs: config.requestTimeoutMs, acceptWhileDown: config.acceptWhileRegistryDown });
-  const reaper = new Reaper({ node, config, log: logVia, ...(tuning.reapLockMs ? { lockMs: tuning.reapLockMs } : {}), ...(tuning.reapBatch ? { batchSize: tuning.reapBatch } : {}), ...(tuning.afterReapBatch ? { afterBatch: tuning.afterReapBatch } : {}) });
-  const bus = new RedisBus({ node, config, log: logVia, onDeadNode: () => reaper.wake(), ...(tuning.maxInFlight ? { maxInFlight: tuning.maxInFlight } : {}) });
+  // The parts exist before the gateway binds its metrics: they report through a relay set at start.
+  const observer = new ObserverRelay();
+  const node = new ClusterNode({ config, keys, nodeId: tuning.nodeId ?? resolveNodeId(config), log: logVia, onResubscribed: () => observer.event('resubscribed') });
+  const registry = new RedisRegistry({ node, stage, timeoutMs: config.requestTimeoutMs, acceptWhileDown: config.acceptWhileRegistryDown, observer });
+  const reaper = new Reaper({ node, config, log: logVia, onReaped: () => observer.event('nodeReaped'), ...(tuning.reapLockMs ? { lockMs: tuning.reapLockMs } : {}), ...(tuning.reapBatch ? { batchSize: tuning.reapBatch } : {}), ...(tuning.afterReapBatch ? { afterBatch: tuning.afterReapBatch } : {}) });
+  const bus = new RedisBus({ node, config, log: logVia, observer, onDeadNode: () => reaper.wake(), ...(tuning.maxInFlight ? { maxInFlight: tuning.maxInFlight } : {}) });
   let worker!: DisconnectWorker;
   let hooks: ClusterHooks | undefined;
 
@@ -86,9 +91,10 @@ export function createClusterServices(config: ClusterConfig, stage: string, apiI
     nodes: () => listNodes(node, config.requestTimeoutMs),
     async start(h: ClusterHooks) {
       hooks = h;
+      if (h.observer) observer.target = h.observer;
       limiter = new LogLimiter(h.logger);
       log = (level, key, fields, msg) => limiter!.log(level, `cluster-${key}`, fields, msg);
-      worker = new DisconnectWorker({ node, config, parse: (id, hash) => registry.parse(id, hash), run: (rec, code, reason) => h.runDisconnect(rec, code, reason), log: logVia, ...(tuning.claimIdleMs ? { claimIdleMs: tuning.claimIdleMs } : {}) });
+      worker = new DisconnectWorker({ node, config, parse: (id, hash) => registry.parse(id, hash), run: (rec, code, reason) => h.runDisconnect(rec, code, reason), log: logVia, onHandled: () => observer.event('deadDisconnect'), ...(tuning.claimIdleMs ? { claimIdleMs: tuning.claimIdleMs } : {}) });
       await bus.start(h.hub);
       const reconcile = { node, registry, config, records: () => h.hub.records() };
       await node.start({

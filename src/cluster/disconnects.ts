@@ -15,6 +15,8 @@ export interface DisconnectWorkerOptions {
   /** Entries pending this long on a worker are taken over (integration timeout + 5 s by default: 34 s). */
   claimIdleMs?: number;
   log?: ClusterLog;
+  /** Told of each $disconnect run here for a reaped connection. */
+  onHandled?: () => void;
 }
 
 /**
@@ -85,6 +87,7 @@ export class DisconnectWorker {
           this.o.log?.('warn', 'disconnect-run', { err: (err as Error).message }, 'cluster: $disconnect of a reaped connection failed');
         }
         this.handled++;
+        this.o.onHandled?.();
       }
       await command(node.cmd, ['XACK', stream, GROUP, entryId], config.requestTimeoutMs);
       await command(node.cmd, ['XDEL', stream, entryId], config.requestTimeoutMs);

@@ -16,6 +16,8 @@ export const enum FrameType {
   PROBE = 9,
   NODE_LEFT = 10,
   NODE_DEAD = 11,
+  /** Live records of several connections held by the receiving node (listing). */
+  INFO_BATCH = 12,
 }
 
 /** Header fields: `rid` request id, `from` sender node, `ts` Redis server ms at send; the rest per type. */
@@ -29,6 +31,8 @@ export interface FrameHeader {
   binary?: boolean;
   group?: string;
   sel?: unknown;
+  /** Connection ids of a batch request. */
+  ids?: string[];
   /** Reply body. */
   r?: unknown;
   /** The node an announcement is about. */

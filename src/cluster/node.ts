@@ -1,12 +1,11 @@
 import { hostname } from 'node:os';
-import { createClient } from 'redis';
 import type { ClusterConfig } from './config.js';
 import { newNodeId } from './config.js';
 import { decodeFrame, encodeFrame, FrameType, type Frame } from './frame.js';
 import { StageKeys } from './keys.js';
-import { command, HEARTBEAT, runScript, type Commands } from './scripts.js';
+import { redisLink, type RedisLink } from './redis-link.js';
+import { command, HEARTBEAT, runScript } from './scripts.js';
 
-type Client = ReturnType<typeof createClient>;
 type Level = 'info' | 'warn' | 'error';
 /** Rate-limited logging hook (a LogLimiter's `log` in the gateway). */
 export type ClusterLog = (level: Level, key: string, fields: Record<string, unknown>, msg: string) => void;
@@ -28,7 +27,8 @@ export interface ClusterNodeOptions {
   keys: StageKeys;
   nodeId: string;
   log?: ClusterLog;
-  /** Redis command timeout for node-internal calls (default: 2 × heartbeatMs). */
+  /** Told when a subscription is restored: the subscriber reconnected, or the probe found it dead and recreated it. */
+  onResubscribed?: () => void;
 }
 
 const generation = () => newNodeId();
@@ -42,10 +42,11 @@ const generation = () => newNodeId();
 export class ClusterNode {
   nodeId: string;
   readonly keys: StageKeys;
-  readonly cmd: Client & Commands;
-  private sub: Client;
+  readonly cmd: RedisLink;
+  private sub: RedisLink;
   private readonly c: ClusterConfig;
   private readonly log: ClusterLog;
+  private readonly onResubscribed: () => void;
   private events: NodeEvents | undefined;
   /** The generation this node's projection belongs to ('' before joining). */
   private gen = '';
@@ -73,18 +74,20 @@ export class ClusterNode {
     this.keys = o.keys;
     this.nodeId = o.nodeId;
     this.log = o.log ?? (() => {});
-    if (!('url' in this.c.redis)) throw new Error('cluster.redis.sentinel is not supported yet: use cluster.redis.url');
-    const maxDelay = Math.max(100, Math.min(2000, this.c.heartbeatMs * 2));
-    this.cmd = createClient({
-      url: this.c.redis.url,
-      disableOfflineQueue: true,
-      socket: { connectTimeout: Math.max(1000, this.c.requestTimeoutMs), reconnectStrategy: (n: number) => Math.min(maxDelay, 20 * 2 ** n) + Math.floor(Math.random() * 20) },
-    }) as Client & Commands;
-    this.cmd.on('error', (err: Error) => {
+    this.onResubscribed = o.onResubscribed ?? (() => {});
+    this.cmd = redisLink(this.c, (err: Error) => {
       this.log('warn', 'redis-error', { err: err.message }, 'cluster: Redis command connection error');
       this.markDown();
     });
     this.sub = this.newSubscriber();
+  }
+
+  /**
+   * True until this node has been connected to Redis for 2 × leaseMs: after an outage or a failover,
+   * peers get that long to heartbeat and resubscribe before anyone judges them dead.
+   */
+  inGrace(): boolean {
+    return this.connectedSince === 0 || Date.now() - this.connectedSince < 2 * this.c.leaseMs;
   }
 
   /** Redis server time now, estimated from the last heartbeat (ms). */
@@ -140,7 +143,7 @@ export class ClusterNode {
       this.log('warn', 'leave', { err: (err as Error).message }, 'cluster: could not announce leaving; peers will reap this node');
     }
     this.sub.destroy();
-    await this.cmd.close().catch(() => this.cmd.destroy());
+    await this.cmd.close();
   }
 
   /** Drops both Redis connections at once, without a word (what a SIGKILL looks like to Redis). For tests. */
@@ -156,15 +159,16 @@ export class ClusterNode {
     return command<number>(this.cmd, ['PUBLISH', this.keys.channel(node), frame], this.c.requestTimeoutMs);
   }
 
-  private newSubscriber(): Client {
-    const sub = this.cmd.duplicate();
-    sub.on('error', (err: Error) => this.log('warn', 'redis-sub-error', { err: err.message }, 'cluster: Redis subscriber connection error'));
+  private newSubscriber(): RedisLink {
+    const sub = this.cmd.duplicate((err: Error) => this.log('warn', 'redis-sub-error', { err: err.message }, 'cluster: Redis subscriber connection error'));
+    // node-redis resubscribes a reconnected subscriber by itself: a restored subscription too.
+    sub.onRestored(() => this.onResubscribed());
     return sub;
   }
 
-  private async subscribe(sub: Client): Promise<void> {
+  private async subscribe(sub: RedisLink): Promise<void> {
     if (!sub.isOpen) await sub.connect();
-    await sub.subscribe([this.keys.channel(this.nodeId), this.keys.ctl], (msg: Buffer) => this.onMessage(msg), true);
+    await sub.subscribe([this.keys.channel(this.nodeId), this.keys.ctl], (msg: Buffer) => this.onMessage(msg));
     this.subStartedAt = Date.now();
     this.lastProbeAt = Date.now();
   }
@@ -288,6 +292,7 @@ export class ClusterNode {
       this.sub.destroy();
       this.sub = this.newSubscriber();
       await this.subscribe(this.sub);
+      this.onResubscribed();
     } catch (err) {
       this.log('warn', 'resubscribe', { err: (err as Error).message }, 'cluster: recreating the subscriber failed; retrying');
       this.subStartedAt = Date.now();

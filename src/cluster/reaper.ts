@@ -13,6 +13,8 @@ export interface ReaperOptions {
   batchSize?: number;
   /** Test hook: runs after each batch (a reaper that dies mid-reap is simulated by never resolving). */
   afterBatch?: (deadNode: string) => Promise<void>;
+  /** Told of each node this reaper finished. */
+  onReaped?: () => void;
 }
 
 /**
@@ -54,7 +56,7 @@ export class Reaper {
   async tick(): Promise<void> {
     const { node, config } = this.o;
     if (this.running || this.stopped || !node.available()) return;
-    if (node.connectedSince === 0 || Date.now() - node.connectedSince < 2 * config.leaseMs) return; // reaper grace
+    if (node.inGrace()) return;
     this.running = true;
     try {
       const dead = await runScript<string[]>(node.cmd, REAP_CANDIDATES, node.keys.nodes, [node.keys.base, String(config.deadAfterMs), node.nodeId], config.requestTimeoutMs);
@@ -81,6 +83,7 @@ export class Reaper {
       if (Number(n) < 0) return; // lost the lock
       if (Number(done) === 1) {
         this.reaped++;
+        this.o.onReaped?.();
         return;
       }
       if (this.o.afterBatch) await this.o.afterBatch(x);

@@ -141,7 +141,9 @@ return 1
 );
 
 /**
- * route(B, id, deadAfterMs, frame) → {status, node, receivers}. status: `sent` (published to the
+ * route(B, id, deadAfterMs, frame, grace) → {status, node, receivers}. grace '1': the caller only just
+ * (re)connected to Redis, so peers may not have heartbeated or resubscribed yet; only a tombstone
+ * makes an owner dead then (an outage or failover never produces a 410). status: `sent` (published to the
  * owner's channel; receivers 0 = nobody subscribed right now), `gone` (no record, no rebuild),
  * `retry` (no record but Redis is being rebuilt), `suspect` (owner's lease expired, not yet dead:
  * nothing published), `dead` (owner known dead: final).
@@ -156,13 +158,14 @@ if not node then
 end
 local lease = redis.call('ZSCORE', B .. 'nodes', node)
 local st = liveness(node, lease and tonumber(lease), now_ms(), tonumber(ARGV[3]))
+if st == 'dead' and ARGV[5] == '1' and redis.call('EXISTS', B .. 'dead:' .. node) == 0 then st = 'suspect' end
 if st ~= 'alive' then return {st, node, 0} end
 return {'sent', node, redis.call('PUBLISH', B .. 'node:' .. node, ARGV[4])}
 `,
 );
 
 /**
- * fanout(B, deadAfterMs, frame, me) → {receivers, alive[], suspect[], dead[]} (other nodes only),
+ * fanout(B, deadAfterMs, frame, me, grace) → {receivers, alive[], suspect[], dead[]} (other nodes only; grace as for route),
  * after publishing the frame once on the control channel.
  */
 export const FANOUT = script(
@@ -175,6 +178,7 @@ for i = 1, #z, 2 do
   local n = z[i]
   if n ~= ARGV[4] then
     local st = liveness(n, tonumber(z[i + 1]), now, da)
+    if st == 'dead' and ARGV[5] == '1' and redis.call('EXISTS', B .. 'dead:' .. n) == 0 then st = 'suspect' end
     if st == 'alive' then alive[#alive + 1] = n elseif st == 'suspect' then suspect[#suspect + 1] = n else dead[#dead + 1] = n end
   end
 end

@@ -1,7 +1,7 @@
 import { isUtf8 } from 'node:buffer';
 import type { Bus, Selector } from '../bus/bus.js';
 import { isGroupName, isPrincipalId } from '../registry/names.js';
-import { InvalidCursor, type ConnectionListing, type ListPage, type ListQuery, type NodeSummary, type Registry } from '../registry/registry.js';
+import { InvalidCursor, type ConnectionListing, type ConnectionRecord, type ListPage, type ListQuery, type NodeSummary, type Registry } from '../registry/registry.js';
 import { connectionInfo, type ManagementCall, type ManagementRoute } from './api.js';
 import { closeParams, type CloseParams } from './close-params.js';
 import { badRequest, gone, sendEmpty, sendJson, serviceUnavailable } from './errors.js';
@@ -29,15 +29,15 @@ function listingJson(l: ConnectionListing) {
 }
 
 /**
- * Asks each item's owner for its live record: exact `lastActiveAt`, and items the owner no longer
- * has open are dropped (closing, or closed since the registry was read). An owner that cannot be
- * asked leaves the item as the registry has it.
+ * Asks the owners for their live records, one batched request per node present in the page:
+ * exact `lastActiveAt`, and items the owner no longer has open are dropped (closing, or closed
+ * since the registry was read). An owner that cannot be asked leaves its items as the registry has them.
  */
 async function fromOwners(bus: Bus, items: ConnectionListing[]): Promise<ConnectionListing[]> {
-  const live = await Promise.all(items.map((l) => bus.info(l.record.id).then((rec) => rec ?? null, () => l.record)));
+  const live = await bus.infoMany(items.map((l) => ({ id: l.record.id, nodeId: l.record.nodeId }))).catch(() => new Map<string, ConnectionRecord | null>());
   const out: ConnectionListing[] = [];
   for (let i = 0; i < items.length; i++) {
-    const rec = live[i];
+    const rec = live.has(items[i]!.record.id) ? live.get(items[i]!.record.id) : items[i]!.record;
     if (rec === null || rec === undefined) continue;
     out.push({ record: rec, groups: rec.groups !== undefined ? [...rec.groups] : items[i]!.groups });
   }

@@ -33,6 +33,10 @@
  *   fdLimitNear               checks that found open descriptors at 90 % of the soft limit
  *   adminRefused[status]      admin listener requests refused (401 no/wrong token, 404, 405, 408, 413, 400),
  *                             and admin API calls refused as on the management API (400, 413, 429)
+ *   clusterNodesReaped        cluster mode: dead nodes this node reaped
+ *   clusterDeadDisconnects    cluster mode: $disconnect routes run here for connections of dead nodes
+ *   clusterStaleRequests      cluster mode: bus requests dropped as older than their deadline
+ *   clusterResubscribes       cluster mode: subscribers recreated because the node's own probe stopped arriving
  *   workerCrashes[reason]     handler worker threads ended and replaced: `timeout` (terminated at the
  *                             call's deadline), `error` (uncaught exception), `exit` (process.exit),
  *                             `oom` (over workers.maxOldGenerationSizeMb)

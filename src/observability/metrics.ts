@@ -80,6 +80,8 @@ export interface MetricsSources {
   sendBufferBytes(): number;
   /** The gateway's refusal/fault counters, exported as they are. */
   counters: Counters;
+  /** Cluster mode only: Redis reachable and the index usable (exported as `switchboard_redis_available`). */
+  redisAvailable?: () => boolean;
 }
 
 /** Resolution of the event-loop delay histogram (prom-client's default is 10 ms; each tick wakes the process). */
@@ -112,6 +114,10 @@ const BRIDGED: ReadonlyArray<[string, string, string, string | undefined]> = [
   ['badRequests', 'switchboard_bad_requests_total', 'Connections the HTTP parser refused, by status.', 'status'],
   ['acceptErrors', 'switchboard_accept_errors_total', 'Failed accepts on the listening socket, by error code.', 'code'],
   ['fdLimitNear', 'switchboard_fd_limit_near_total', 'Checks that found open descriptors near the soft limit.', undefined],
+  ['clusterNodesReaped', 'switchboard_cluster_nodes_reaped_total', 'Dead cluster nodes this node reaped (their records taken out of Redis).', undefined],
+  ['clusterDeadDisconnects', 'switchboard_cluster_dead_disconnects_total', '$disconnect routes this node ran for connections of dead nodes (code 1006).', undefined],
+  ['clusterStaleRequests', 'switchboard_cluster_stale_requests_total', 'Bus requests dropped because they arrived after their deadline (a stalled Redis).', undefined],
+  ['clusterResubscribes', 'switchboard_cluster_resubscribes_total', 'Subscriber connections recreated because the node stopped hearing its own probe.', undefined],
 ];
 
 /** One sample of a metric family: its labels and value (a histogram's come with their `_bucket`/`_sum`/`_count` name). */
@@ -167,6 +173,18 @@ class Latency {
   }
 }
 
+function observeIn(m: Map<string, Latency>, key: string, ms: number): void {
+  let l = m.get(key);
+  if (l === undefined) m.set(key, (l = new Latency()));
+  l.observe(ms);
+}
+
+/** `a b` → `{ [x]: a, [y]: b }`. */
+function labelsOf(key: string, x: string, y: string): Record<string, string> {
+  const i = key.indexOf(' ');
+  return { [x]: key.slice(0, i), [y]: key.slice(i + 1) };
+}
+
 /** What is counted for one route (config-defined: one object per route, made at startup). */
 class RouteStats {
   invoked = 0;
@@ -208,6 +226,9 @@ export class PromMetrics implements Metrics {
   private readonly authorizerResults: Record<AuthorizerResult, number> = { allow: 0, unauthorized: 0, forbidden: 0, error: 0 };
   private readonly authorizerCacheCounts = { hit: 0, miss: 0 };
   private readonly operations = new Map<string, OperationStats>();
+  /** `operation outcome` → latency (both bounded names). */
+  private readonly busCalls = new Map<string, Latency>();
+  private readonly registryCalls = new Map<string, Latency>();
 
   constructor(sources: MetricsSources) {
     const registry = this.registry;
@@ -296,7 +317,21 @@ export class PromMetrics implements Metrics {
         }
       },
     });
-    // The cluster seam: bus/registry latency and Redis availability are added here when cluster mode exists.
+    // Cluster mode: bus and registry calls through Redis, and whether Redis is there.
+    const redisAvailable = sources.redisAvailable;
+    if (redisAvailable) {
+      collected(registry, 'switchboard_redis_available', 'Cluster mode: 1 while Redis is reachable and the connection index usable, else 0 (then /ready answers 503).', 'gauge', () => one(redisAvailable() ? 1 : 0));
+      collected(registry, 'switchboard_bus_request_latency_ms', 'Cluster bus operations that went through Redis, in milliseconds, by operation and outcome (ok, gone, unavailable, overloaded, unconfirmed).', 'histogram', () => {
+        const out: Sample[] = [];
+        for (const [key, l] of this.busCalls) l.samples('switchboard_bus_request_latency_ms', labelsOf(key, 'operation', 'outcome'), out);
+        return out;
+      });
+      collected(registry, 'switchboard_registry_latency_ms', 'Cluster registry calls to Redis, in milliseconds, by operation and outcome (ok, error).', 'histogram', () => {
+        const out: Sample[] = [];
+        for (const [key, l] of this.registryCalls) l.samples('switchboard_registry_latency_ms', labelsOf(key, 'operation', 'outcome'), out);
+        return out;
+      });
+    }
 
     for (const [name, metric, help, label] of BRIDGED) {
       const prefix = `${name}{`;
@@ -367,6 +402,16 @@ export class PromMetrics implements Metrics {
     if (o === undefined) this.operations.set(operation, (o = new OperationStats()));
     o.byStatus.set(status, (o.byStatus.get(status) ?? 0) + 1);
     o.latency.observe(ms);
+  }
+
+  /** A cluster bus operation through Redis (operation and outcome are fixed names). */
+  busRequest(operation: string, outcome: string, ms: number): void {
+    observeIn(this.busCalls, `${operation} ${outcome}`, ms);
+  }
+
+  /** A cluster registry call. */
+  registryCall(operation: string, ok: boolean, ms: number): void {
+    observeIn(this.registryCalls, `${operation} ${ok ? 'ok' : 'error'}`, ms);
   }
 
   /** The Prometheus text exposition. */

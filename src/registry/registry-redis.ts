@@ -1,5 +1,6 @@
 import type { Identity } from '../connection/connection.js';
 import type { ClusterNode } from '../cluster/node.js';
+import { NOOP_CLUSTER_OBSERVER, type ClusterObserver, type RegistryOperation } from '../cluster/observer.js';
 import { command, CONN_ADD, CONN_REMOVE, JOIN, LEAVE, runScript, SET_PRINCIPAL } from '../cluster/scripts.js';
 import { InvalidCursor, RegistryUnavailable, type ConnectionListing, type ConnectionRecord, type ListPage, type ListQuery, type Registry } from '../registry/registry.js';
 export { RegistryUnavailable };
@@ -11,6 +12,8 @@ export interface RedisRegistryOptions {
   timeoutMs: number;
   /** Accept new connections while Redis is unreachable (projected on recovery). */
   acceptWhileDown?: boolean;
+  /** Latency of each registry call. */
+  observer?: ClusterObserver;
 }
 
 /**
@@ -24,6 +27,7 @@ export class RedisRegistry implements Registry {
   private readonly stage: string;
   private readonly timeoutMs: number;
   private readonly acceptWhileDown: boolean;
+  private readonly obs: ClusterObserver;
   /** Seq of each connection this node owns: re-projection keeps the listing order. */
   readonly seqs = new Map<string, number>();
   /** Removals that could not reach Redis; flushed on recovery. */
@@ -38,6 +42,7 @@ export class RedisRegistry implements Registry {
     this.stage = o.stage;
     this.timeoutMs = o.timeoutMs;
     this.acceptWhileDown = o.acceptWhileDown ?? false;
+    this.obs = o.observer ?? NOOP_CLUSTER_OBSERVER;
   }
 
   async start(): Promise<void> {}
@@ -47,7 +52,7 @@ export class RedisRegistry implements Registry {
     return this.node.available() && !this.rebuilding;
   }
 
-  async add(rec: ConnectionRecord): Promise<void> {
+  private async addNow(rec: ConnectionRecord): Promise<void> {
     if (!this.node.available()) {
       if (!this.acceptWhileDown) throw new RegistryUnavailable('registry unavailable');
       this.dirty.add(rec.id);
@@ -59,6 +64,51 @@ export class RedisRegistry implements Registry {
       // The write may have happened (in flight when the socket died): make sure it is undone.
       this.pendingRemovals.add(rec.id);
       throw new RegistryUnavailable(`registry write failed: ${(err as Error).message}`);
+    }
+  }
+
+  // Every registry call is timed for the cluster metrics (one clock read on each side).
+  add(rec: ConnectionRecord): Promise<void> {
+    return this.timed('add', () => this.addNow(rec));
+  }
+
+  remove(id: string): Promise<boolean> {
+    return this.timed('remove', () => this.removeOwned(id));
+  }
+
+  get(id: string): Promise<ConnectionRecord | undefined> {
+    return this.timed('get', () => this.getNow(id));
+  }
+
+  count(): Promise<number> {
+    return this.timed('count', () => this.countNow());
+  }
+
+  setPrincipal(id: string, principalId: string): Promise<void> {
+    return this.timed('setPrincipal', () => this.setPrincipalNow(id, principalId));
+  }
+
+  join(id: string, group: string): Promise<boolean> {
+    return this.timed('join', () => this.joinNow(id, group));
+  }
+
+  leave(id: string, group: string): Promise<void> {
+    return this.timed('leave', () => this.leaveNow(id, group));
+  }
+
+  list(q: ListQuery): Promise<ListPage> {
+    return this.timed('list', () => this.listNow(q));
+  }
+
+  private async timed<T>(op: RegistryOperation, run: () => Promise<T>): Promise<T> {
+    const t0 = performance.now();
+    try {
+      const r = await run();
+      this.obs.registryCall(op, true, performance.now() - t0);
+      return r;
+    } catch (err) {
+      this.obs.registryCall(op, false, performance.now() - t0);
+      throw err;
     }
   }
 
@@ -82,7 +132,7 @@ export class RedisRegistry implements Registry {
     return s;
   }
 
-  async remove(id: string): Promise<boolean> {
+  private async removeOwned(id: string): Promise<boolean> {
     const owned = this.seqs.delete(id) || this.dirty.has(id);
     this.dirty.delete(id);
     if (!this.node.available()) {
@@ -105,31 +155,31 @@ export class RedisRegistry implements Registry {
     return r === 1;
   }
 
-  async get(id: string): Promise<ConnectionRecord | undefined> {
+  private async getNow(id: string): Promise<ConnectionRecord | undefined> {
     this.need();
     const h = await command<Record<string, string> | null>(this.node.cmd, ['HGETALL', this.node.keys.conn(id)], this.timeoutMs).catch(unavailable);
     return h && Object.keys(h).length > 0 ? this.parse(id, h) : undefined;
   }
 
-  async count(): Promise<number> {
+  private async countNow(): Promise<number> {
     this.need();
     return Number(await command(this.node.cmd, ['ZCARD', this.node.keys.all], this.timeoutMs).catch(unavailable));
   }
 
-  async setPrincipal(id: string, principalId: string): Promise<void> {
+  private async setPrincipalNow(id: string, principalId: string): Promise<void> {
     await this.write(id, () => runScript(this.node.cmd, SET_PRINCIPAL, this.node.keys.seq, [this.node.keys.base, id, principalId], this.timeoutMs));
   }
 
-  async join(id: string, group: string): Promise<boolean> {
+  private async joinNow(id: string, group: string): Promise<boolean> {
     const r = await this.write(id, () => runScript<number>(this.node.cmd, JOIN, this.node.keys.seq, [this.node.keys.base, id, group], this.timeoutMs));
     return r === undefined ? this.seqs.has(id) : Number(r) === 1;
   }
 
-  async leave(id: string, group: string): Promise<void> {
+  private async leaveNow(id: string, group: string): Promise<void> {
     await this.write(id, () => runScript(this.node.cmd, LEAVE, this.node.keys.seq, [this.node.keys.base, id, group], this.timeoutMs));
   }
 
-  async list(q: ListQuery): Promise<ListPage> {
+  private async listNow(q: ListQuery): Promise<ListPage> {
     const after = q.cursor === undefined ? 0 : decodeCursor(q.cursor);
     this.need();
     const k = this.node.keys;

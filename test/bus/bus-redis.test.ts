@@ -28,6 +28,7 @@ function gatewayBus(s: ClusterParts): Bus {
     send: (...a) => b.send(...a),
     disconnect: (...a) => b.disconnect(...a),
     info: (...a) => b.info(...a),
+    infoMany: (...a) => b.infoMany(...a),
     join: (...a) => b.join(...a),
     leave: (...a) => b.leave(...a),
     fanOut: (...a) => b.fanOut(...a),

@@ -93,6 +93,25 @@ export function busContract(name: string, create: (n: number) => Promise<BusNode
       assert.equal(await bus(last()).info('nope-not-an-id'), undefined);
     });
 
+    it('infoMany: one answer per id from its owner (exact lastActiveAt), null once closed', async () => {
+      const a = await on(0);
+      const b = await on(last());
+      const ids = [
+        { id: a.id, nodeId: made.nodes[0]!.nodeId },
+        { id: b.id, nodeId: made.nodes[last()]!.nodeId },
+      ];
+      const first = await bus(last()).infoMany(ids);
+      assert.equal(first.get(a.id)?.id, a.id);
+      assert.equal(first.get(a.id)?.nodeId, made.nodes[0]!.nodeId);
+      assert.equal(first.get(b.id)?.id, b.id);
+      await sleep(20);
+      await a.c.request({ action: 'whoami' });
+      const later = await bus(last()).infoMany(ids);
+      assert.ok(later.get(a.id)!.lastActiveAt > first.get(a.id)!.lastActiveAt, 'lastActiveAt moved with a client message');
+      assert.equal(await bus(last()).disconnect(a.id, 4001, 'bye'), true);
+      assert.equal((await bus(last()).infoMany(ids)).get(a.id), null);
+    });
+
     it('disconnect: the close code and reason reach the client; false once it is not open', async () => {
       const a = await on(0);
       assert.equal(await bus(last()).disconnect(a.id, 4002, 'go away'), true);

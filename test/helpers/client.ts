@@ -97,4 +97,13 @@ export async function until(predicate: () => boolean, what: string, timeoutMs = 
   }
 }
 
+/** `until` for a predicate that must ask over the network (a Redis command, an HTTP call); polls every 50 ms. */
+export async function untilAsync(predicate: () => Promise<boolean>, what: string, timeoutMs = 3000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await predicate().catch(() => false))) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

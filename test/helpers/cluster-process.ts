@@ -28,14 +28,16 @@ export interface ProcessCluster {
 
 export async function startProcessCluster(opts: {
   size: number;
-  redisUrl: string;
+  /** Standalone Redis; or give `redis` (e.g. `{ sentinel: { name, nodes } }`). */
+  redisUrl?: string;
+  redis?: Record<string, unknown>;
   /** Gateway configuration without `cluster` (routes, limits, …). */
   config: ConfigInput;
   /** Overrides of FAST_CLUSTER and other cluster keys. */
   cluster?: Record<string, unknown>;
   env?: NodeJS.ProcessEnv;
 }): Promise<ProcessCluster> {
-  const config = { ...opts.config, cluster: { redis: { url: opts.redisUrl }, ...FAST_CLUSTER, ...opts.cluster } } as ConfigInput;
+  const config = { ...opts.config, cluster: { redis: opts.redis ?? { url: opts.redisUrl }, ...FAST_CLUSTER, ...opts.cluster } } as ConfigInput;
   const nodes: GatewayProcess[] = [];
   const add = async () => {
     const node = await startGatewayProcess(config, { env: opts.env });

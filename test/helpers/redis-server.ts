@@ -1,5 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -72,7 +72,7 @@ function rawCommand(port: number, args: string[], timeoutMs = 1000): Promise<str
  * Starts `redis-server` on a free port with no persistence (or `appendonly: true`), waiting for PING.
  * Fails (does not skip) when the binary is missing: cluster tests need a real Redis.
  */
-export async function startRedis(opts: { appendonly?: boolean } = {}): Promise<RedisServer> {
+export async function startRedis(opts: { appendonly?: boolean; /** Port of a primary on 127.0.0.1 to replicate. */ replicaOf?: number } = {}): Promise<RedisServer> {
   if (!existsSync(BINARY)) throw new Error(`redis-server not found at ${BINARY} (install it: apt-get install -y redis-server)`);
   const port = await freePort();
   const dir = mkdtempSync(path.join(tmpdir(), 'sb-redis-'));
@@ -80,7 +80,8 @@ export async function startRedis(opts: { appendonly?: boolean } = {}): Promise<R
   let stopped = false;
 
   const launch = async () => {
-    child = spawn(BINARY, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', opts.appendonly ? 'yes' : 'no', '--dir', dir], { stdio: 'ignore' });
+    const replica = opts.replicaOf === undefined ? [] : ['--replicaof', '127.0.0.1', String(opts.replicaOf)];
+    child = spawn(BINARY, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', opts.appendonly ? 'yes' : 'no', '--dir', dir, ...replica], { stdio: 'ignore' });
     const deadline = Date.now() + 5000;
     for (;;) {
       try {
@@ -145,3 +146,67 @@ export async function startRedis(opts: { appendonly?: boolean } = {}): Promise<R
 
 /** True when a redis-server binary is present (for messages; tests do not skip on it). */
 export const redisServerAvailable = () => existsSync(BINARY) && spawnSync(BINARY, ['--version']).status === 0;
+
+/** A redis-server in sentinel mode watching one primary. */
+export interface SentinelServer {
+  readonly port: number;
+  readonly pid: number;
+  /** Runs one command against the sentinel and returns the raw RESP2 answer text. */
+  command(...args: string[]): Promise<string>;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts `redis-server <conf> --sentinel` on a free port, monitoring `name` at 127.0.0.1:`primaryPort`
+ * with short timings (primary judged down after `downAfterMs`), waiting for PING.
+ */
+export async function startSentinel(o: { name: string; primaryPort: number; quorum: number; downAfterMs?: number; failoverTimeoutMs?: number }): Promise<SentinelServer> {
+  if (!existsSync(BINARY)) throw new Error(`redis-server not found at ${BINARY}`);
+  const port = await freePort();
+  const dir = mkdtempSync(path.join(tmpdir(), 'sb-sentinel-'));
+  const conf = path.join(dir, 'sentinel.conf');
+  // Sentinel rewrites its file as it learns the topology: it must be its own and writable.
+  writeFileSync(
+    conf,
+    [
+      `port ${port}`,
+      'bind 127.0.0.1',
+      `dir ${dir}`,
+      `sentinel monitor ${o.name} 127.0.0.1 ${o.primaryPort} ${o.quorum}`,
+      `sentinel down-after-milliseconds ${o.name} ${o.downAfterMs ?? 500}`,
+      `sentinel failover-timeout ${o.name} ${o.failoverTimeoutMs ?? 3000}`,
+      `sentinel parallel-syncs ${o.name} 1`,
+      '',
+    ].join('\n'),
+  );
+  const child = spawn(BINARY, [conf, '--sentinel'], { stdio: 'ignore' });
+  const deadline = Date.now() + 5000;
+  for (;;) {
+    try {
+      if ((await rawCommand(port, ['PING'], 300)).startsWith('+PONG')) break;
+    } catch {
+      /* not up yet */
+    }
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`sentinel on ${port} did not answer PING`);
+    }
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  let stopped = false;
+  return {
+    port,
+    pid: child.pid!,
+    command: (...args) => rawCommand(port, args),
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      if (child.exitCode === null && child.signalCode === null) {
+        const exited = new Promise((r) => child.once('exit', r));
+        process.kill(child.pid!, 'SIGKILL');
+        await exited;
+      }
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
