@@ -11,6 +11,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { installCallbackHook, type CallbackHookOptions } from './callback-hook.js';
 import { callHandler, loadHandler, type HandlerFunction } from './handler.js';
+import { isThenable } from './integration.js';
 import { LambdaContext } from './lambda-context.js';
 
 export interface WorkerData {
@@ -75,25 +76,30 @@ async function main(): Promise<void> {
     port.postMessage({ type: 'load-error', message: (err as Error)?.message ?? String(err) });
     return;
   }
+  const answer = (id: number, value: unknown): void => {
+    try {
+      port.postMessage({ id, ok: true, value, buffers: holdsBuffer(value) });
+    } catch (err) {
+      // A function or other value structured clone refuses: the answer is malformed.
+      port.postMessage({ id, ok: false, error: serializeError(err) });
+    }
+  };
+  const fail = (id: number, err: unknown): void => port.postMessage({ id, ok: false, error: serializeError(err) });
   port.on('message', (m: CallMessage) => {
     const ctx = new LambdaContext(m.functionName, m.deadline, data.region, data.accountId);
     let r: unknown;
     try {
       r = callHandler(fn, revive(m.event), ctx);
     } catch (err) {
-      port.postMessage({ id: m.id, ok: false, error: serializeError(err) });
+      fail(m.id, err);
       return;
     }
+    // A synchronous answer goes back in this turn, not a microtask later.
+    if (!isThenable(r) && typeof r !== 'function') return answer(m.id, r);
+    const id = m.id;
     Promise.resolve(r).then(
-      (value) => {
-        try {
-          port.postMessage({ id: m.id, ok: true, value, buffers: holdsBuffer(value) });
-        } catch (err) {
-          // A function or other value structured clone refuses: the answer is malformed.
-          port.postMessage({ id: m.id, ok: false, error: serializeError(err) });
-        }
-      },
-      (err: unknown) => port.postMessage({ id: m.id, ok: false, error: serializeError(err ?? new Error('handler rejected')) }),
+      (value) => answer(id, value),
+      (err: unknown) => fail(id, err ?? new Error('handler rejected')),
     );
   });
   port.postMessage({ type: 'ready' });

@@ -35,11 +35,32 @@ export interface WorkerPoolOptions {
   logLimiter?: LogLimiter | undefined;
 }
 
-interface Pending {
-  id: number;
-  resolve: (v: unknown) => void;
-  reject: (e: Error) => void;
-  timeoutMs: number;
+/**
+ * A call in progress. It is its own abort listener (`handleEvent`), so a call costs no closures
+ * beyond its promise's.
+ */
+class Pending {
+  constructor(
+    readonly id: number,
+    readonly resolve: (v: unknown) => void,
+    readonly reject: (e: Error) => void,
+    readonly timeoutMs: number,
+    readonly signal: AbortSignal,
+    readonly pool: WorkerPool,
+    readonly worker: PoolWorker,
+  ) {}
+
+  /** The call's deadline passed (its signal aborted). */
+  handleEvent(): void {
+    this.pool.timedOut(this);
+  }
+
+  /** Settles the call (once its worker has let go of it). */
+  settle(ok: boolean, value: unknown): void {
+    this.signal.removeEventListener('abort', this);
+    if (ok) this.resolve(value);
+    else this.reject(value as Error);
+  }
 }
 
 /** One worker thread: one call at a time, like one Lambda execution environment. */
@@ -47,6 +68,8 @@ class PoolWorker {
   call: Pending | null = null;
   idleSince = Date.now();
   dead = false;
+  /** Its module has loaded: a call is posted at once, not after `ready` settles. */
+  loaded = false;
   /** Runs code older than a reload: ended when its call is done instead of taking another. */
   stale = false;
   readonly ready: Promise<void>;
@@ -54,7 +77,10 @@ class PoolWorker {
   constructor(readonly worker: Worker) {
     this.ready = new Promise<void>((resolve, reject) => {
       const onMessage = (m: { type?: string; message?: string }) => {
-        if (m.type === 'ready') resolve();
+        if (m.type === 'ready') {
+          this.loaded = true;
+          resolve();
+        }
         else if (m.type === 'load-error') reject(new HandlerLoadError(m.message ?? 'handler failed to load'));
         else return;
         worker.off('message', onMessage);
@@ -186,8 +212,8 @@ export class WorkerPool {
       w.idleSince = Date.now();
       if (w.stale) this.retire(w);
       else if (!w.dead) this.idle.push(w);
-      if (m.ok) call.resolve(m.buffers ? revive(m.value) : m.value);
-      else call.reject(Object.assign(new Error(m.error!.message), { name: m.error!.name, stack: m.error!.stack }));
+      if (m.ok) call.settle(true, m.buffers ? revive(m.value) : m.value);
+      else call.settle(false, Object.assign(new Error(m.error!.message), { name: m.error!.name, stack: m.error!.stack }));
     });
     worker.on('error', (err: Error & { code?: string }) => {
       const oom = err.code === 'ERR_WORKER_OUT_OF_MEMORY';
@@ -207,7 +233,7 @@ export class WorkerPool {
     this.opts.logLimiter?.log('warn', `worker-${reason}:${this.opts.where}`, { where: this.opts.where, reason }, message);
     const call = w.call;
     w.call = null;
-    call?.reject(new Error(message));
+    call?.settle(false, new Error(message));
     void w.worker.terminate();
     if (this.all.size === 0) this.spawn(); // keep one warm
   }
@@ -234,52 +260,51 @@ export class WorkerPool {
     const worker = w;
     const deadline = Date.now() + timeoutMs;
     return new Promise<unknown>((resolve, reject) => {
-      const onAbort = () => {
-        if (worker.call !== pending) return;
-        worker.call = null;
-        // A runaway handler cannot be interrupted any other way.
-        worker.dead = true;
-        this.forget(worker);
-        void worker.worker.terminate();
-        this.opts.counters?.inc('workerCrashes', 'timeout');
-        reject(new IntegrationTimeout(timeoutMs));
-        if (this.all.size === 0 && !this.closed) this.spawn(); // keep one warm
-      };
-      const pending: Pending = {
-        id: nextId++,
-        resolve: (v) => {
-          signal.removeEventListener('abort', onAbort);
-          resolve(v);
-        },
-        reject: (e) => {
-          signal.removeEventListener('abort', onAbort);
-          reject(e);
-        },
-        timeoutMs,
-      };
+      const pending = new Pending(nextId++, resolve, reject, timeoutMs, signal, this, worker);
       worker.call = pending;
-      signal.addEventListener('abort', onAbort, { once: true });
+      signal.addEventListener('abort', pending, { once: true });
       const msg: CallMessage = { id: pending.id, event, deadline, functionName };
-      worker.ready.then(
-        () => {
-          if (worker.call !== pending) return;
-          try {
-            worker.worker.postMessage(msg);
-          } catch (err) {
-            // An event structured clone refuses (never one the gateway builds).
+      // A warm worker gets the call now; one still loading its module when that is done.
+      if (worker.loaded) this.post(pending, msg);
+      else {
+        worker.ready.then(
+          () => this.post(pending, msg),
+          (err: Error) => {
+            if (worker.call !== pending) return;
             worker.call = null;
-            if (worker.stale) this.retire(worker);
-            else if (!worker.dead) this.idle.push(worker);
-            pending.reject(err as Error);
-          }
-        },
-        (err: Error) => {
-          if (worker.call !== pending) return;
-          worker.call = null;
-          pending.reject(err);
-        },
-      );
+            pending.settle(false, err);
+          },
+        );
+      }
     });
+  }
+
+  /** Sends a call to its worker, unless it was already settled (timed out while the worker loaded). */
+  private post(pending: Pending, msg: CallMessage): void {
+    const worker = pending.worker;
+    if (worker.call !== pending) return;
+    try {
+      worker.worker.postMessage(msg);
+    } catch (err) {
+      // An event structured clone refuses (never one the gateway builds).
+      worker.call = null;
+      if (worker.stale) this.retire(worker);
+      else if (!worker.dead) this.idle.push(worker);
+      pending.settle(false, err);
+    }
+  }
+
+  /** A call's deadline passed: its worker is terminated (a runaway handler cannot be interrupted any other way). */
+  timedOut(pending: Pending): void {
+    const worker = pending.worker;
+    if (worker.call !== pending) return;
+    worker.call = null;
+    worker.dead = true;
+    this.forget(worker);
+    void worker.worker.terminate();
+    this.opts.counters?.inc('workerCrashes', 'timeout');
+    pending.reject(new IntegrationTimeout(pending.timeoutMs));
+    if (this.all.size === 0 && !this.closed) this.spawn(); // keep one warm
   }
 
   /** Ends workers idle past `idleMs`, keeping one warm. */
@@ -305,7 +330,7 @@ export class WorkerPool {
       w.dead = true;
       const call = w.call;
       w.call = null;
-      call?.reject(new Error('worker pool closed: the gateway is shutting down'));
+      call?.settle(false, new Error('worker pool closed: the gateway is shutting down'));
     }
     this.all.clear();
     this.idle.length = 0;
