@@ -52,6 +52,8 @@ function send(gw: Gateway, method: string, full: string, headers: Record<string,
       });
     });
     req.on('error', reject);
+    // A management call must always be answered: one that hangs fails here, naming itself.
+    req.setTimeout(15_000, () => req.destroy(new Error(`no answer to ${method} ${full} within 15 s`)));
     req.end(body);
   });
 }
