@@ -17,6 +17,7 @@ export const BENCH_ADMIN_TOKEN = 'bench-admin-token-0123456789';
  * Starts Switchboard from dist/ (run `npm run build` first; `npm run bench` does) with a
  * configuration on stage `bench`; resolves with its URL, origin, PID and a stop function.
  * `extra.metrics`: with the admin listener (Prometheus metrics on), and `adminUrl` in the answer.
+ * `extra.config`: more top-level configuration keys (e.g. `cluster`), merged last.
  */
 export async function startSwitchboard(routes, extra = {}) {
   const dir = mkdtempSync(path.join(tmpdir(), 'sb-bench-'));
@@ -28,6 +29,7 @@ export async function startSwitchboard(routes, extra = {}) {
     management: { credentials: [BENCH_CREDS] },
     logging: { level: 'warn' },
     ...(extra.metrics ? { admin: { port: 0, token: BENCH_ADMIN_TOKEN } } : {}),
+    ...extra.config,
   };
   writeFileSync(file, JSON.stringify(config));
   const ready = extra.metrics ? /Switchboard listening on (ws:\/\/\S+)[\s\S]*admin: +(http:\/\/\S+)/ : /Switchboard listening on (ws:\/\/\S+)/;
