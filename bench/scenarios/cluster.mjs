@@ -83,10 +83,12 @@ export async function measurePush(kind, { seconds, concurrency, rate }) {
     if (delivered < ok) throw new Error(`push ${kind}: ${ok - delivered} pushes answered 200 but not delivered`);
     const out = { throughput: ok / seconds, requests, delivered, latency: latency(closed) };
     // Server CPU (every node and Redis) per request at a fixed rate below saturation.
-    const c0 = cpuOf(setup.pids);
+    const c0 = setup.pids.map(cpuMicros);
     const paced = await lg.all('push', job({ seconds, rate }));
     const n = paced.reduce((a, r) => a + (r.statuses[200] ?? 0), 0);
-    out.cpuPerRequestUs = (cpuOf(setup.pids) - c0) / n;
+    // Per process: [holder, other node, Redis] in a cluster, [node] alone.
+    out.cpuSplitUs = setup.pids.map((p, i) => round((cpuMicros(p) - c0[i]) / n));
+    out.cpuPerRequestUs = out.cpuSplitUs.reduce((a, b) => a + b, 0);
     out.pacedRate = n / seconds;
     return out;
   } finally {
@@ -97,7 +99,7 @@ export async function measurePush(kind, { seconds, concurrency, rate }) {
 }
 
 /** Signed POST/PUT/GET/DELETE from this process (management calls, not load). */
-async function call(node, method, p, body = '') {
+export async function call(node, method, p, body = '') {
   const host = new URL(node.origin).host;
   const headers = await signerFor(method)(host, `/bench${p}`, body);
   const res = await request(`${node.origin}/bench${p}`, { method, headers, body: method === 'GET' || method === 'DELETE' ? undefined : body });
@@ -313,7 +315,7 @@ export async function run({ quick, log }) {
   const rounds = quick ? 1 : 2;
   const pushRuns = await alternate(rounds, ['single', 'owner', 'remote'], async (kind) => {
     const m = await measurePush(kind, { seconds: quick ? 3 : 6, concurrency: 32, rate: 2000 });
-    log(`push ${kind}: ${Math.round(m.throughput)} req/s (${m.delivered}/${m.requests} delivered), p50 ${m.latency.p50} ms, p99 ${m.latency.p99} ms, ${round(m.cpuPerRequestUs)} µs CPU/request (nodes + Redis) at ${Math.round(m.pacedRate)} req/s`);
+    log(`push ${kind}: ${Math.round(m.throughput)} req/s (${m.delivered}/${m.requests} delivered), p50 ${m.latency.p50} ms, p99 ${m.latency.p99} ms, ${round(m.cpuPerRequestUs)} µs CPU/request (nodes + Redis: ${m.cpuSplitUs.join(' + ')}) at ${Math.round(m.pacedRate)} req/s`);
     return m;
   });
   const fanoutRuns = await alternate(rounds, ['single', 'cluster'], async (kind) => {
