@@ -25,6 +25,7 @@ const fds = (pid) => readdirSync(`/proc/${pid}/fd`).length;
 
 export async function run({ log }) {
   if (!process.argv.slice(2).includes('cluster-100k')) return { skipped: 'slow: run it by name (npm run bench -- cluster-100k)' };
+  const perPrincipal = TOTAL / PRINCIPALS;
   const perNode = Math.ceil(TOTAL / NODES / PRINCIPALS) * PRINCIPALS;
   if (fdLimit() < perNode + 500) return { skipped: `the open-file limit (${fdLimit()}) is below ${perNode + 500} per node` };
   const setup = await startSetup('cluster', { nodes: NODES });
@@ -39,7 +40,6 @@ export async function run({ log }) {
 
     // Each principal has exactly 10,000 connections spread over every node (1,667 on nodes 0-3,
     // 1,666 on nodes 4-5); each node holds 16,660-16,670.
-    const perPrincipal = TOTAL / PRINCIPALS;
     const t0 = performance.now();
     let opened = 0;
     for (const [n, node] of setup.nodes.entries()) {
@@ -76,16 +76,16 @@ export async function run({ log }) {
       const c0 = performance.now();
       const res = await call(A, 'DELETE', `/@principals/${p}`);
       const answerMs = performance.now() - c0;
+      // The answer is recorded as it came (a 500 "not confirmed" is a figure here, not a crash).
       const body = res.status === 200 ? JSON.parse(res.text) : {};
-      if (body.closed !== perPrincipal || body.failed?.length) throw new Error(`close ${p}: ${res.status} ${res.text.slice(0, 300)}`);
+      const answer = res.status === 200 ? `200, closed ${body.closed}${body.failed?.length ? `, ${body.failed.length} failed` : ''}` : `${res.status} ${res.text.slice(0, 120)}`;
       // Unindexed everywhere: every owner ran its close through Redis (bounded wait).
       const deadline = Date.now() + 60_000;
       while ((await zcard()) > before - perPrincipal && Date.now() < deadline) await sleep(10);
       const unindexedMs = performance.now() - c0;
-      const left = await zcard();
-      if (left > before - perPrincipal) throw new Error(`close ${p}: ${left - (before - perPrincipal)} connections still indexed after 60 s`);
-      out.closes.push({ principal: p, closed: body.closed, answerMs: Math.round(answerMs), unindexedMs: Math.round(unindexedMs) });
-      log(`DELETE @principals/${p} on node 0: ${body.closed} closed over ${NODES} nodes, answered in ${Math.round(answerMs)} ms, gone from Redis in ${Math.round(unindexedMs)} ms`);
+      const left = (await zcard()) - (before - perPrincipal);
+      out.closes.push({ principal: p, status: res.status, answer, answerMs: Math.round(answerMs), unindexedMs: Math.round(unindexedMs), stillIndexed: left });
+      log(`DELETE @principals/${p} on node 0 (${perPrincipal} connections over ${NODES} nodes): answered ${answer} in ${Math.round(answerMs)} ms; ${left > 0 ? `${left} still indexed after 60 s` : `gone from Redis in ${Math.round(unindexedMs)} ms`}`);
       await sleep(1000);
     }
     return {
@@ -94,7 +94,7 @@ export async function run({ log }) {
       notes: [
         `${TOTAL.toLocaleString('en')} idle connections over ${NODES} nodes (≤ ${maxFds} descriptors each) on one Redis, opened in ${out.openSeconds} s (${out.handshakesPerSecond}/s)`,
         `gateway RSS ${out.gatewayRssMiB} MiB in all, ${out.gatewayRssPerConnectionKiB} KiB per connection; Redis used_memory ${out.redisUsedMemoryMiB} MiB, ${out.redisBytesPerConnection} B per connection`,
-        ...out.closes.map((c) => `DELETE @principals/${c.principal} (${c.closed.toLocaleString('en')} connections over ${NODES} nodes) sent to one node: answered in ${c.answerMs} ms, out of Redis in ${c.unindexedMs} ms`),
+        ...out.closes.map((c) => `DELETE @principals/${c.principal} (${perPrincipal.toLocaleString('en')} connections over ${NODES} nodes) sent to one node: answered ${c.answer} in ${c.answerMs} ms; ${c.stillIndexed > 0 ? `${c.stillIndexed} still indexed after 60 s` : `out of Redis in ${c.unindexedMs} ms`}`),
       ],
     };
   } finally {
