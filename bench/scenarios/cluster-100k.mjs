@@ -78,7 +78,9 @@ export async function run({ log }) {
       const answerMs = performance.now() - c0;
       // The answer is recorded as it came (a 500 "not confirmed" is a figure here, not a crash).
       const body = res.status === 200 ? JSON.parse(res.text) : {};
-      const answer = res.status === 200 ? `200, closed ${body.closed}${body.failed?.length ? `, ${body.failed.length} failed` : ''}` : `${res.status} ${res.text.slice(0, 120)}`;
+      const reasons = {};
+      for (const f of body.failed ?? []) reasons[f.reason ?? f.error ?? '?'] = (reasons[f.reason ?? f.error ?? '?'] ?? 0) + 1;
+      const answer = res.status === 200 ? `200, closed ${body.closed}${body.failed?.length ? `, failed ${JSON.stringify(reasons)}` : ''}` : `${res.status} ${res.text.slice(0, 120)}`;
       // Unindexed everywhere: every owner ran its close through Redis (bounded wait).
       const deadline = Date.now() + 60_000;
       while ((await zcard()) > before - perPrincipal && Date.now() < deadline) await sleep(10);
