@@ -19,6 +19,7 @@ export const BENCH_ADMIN_TOKEN = 'bench-admin-token-0123456789';
  * `extra.metrics`: with the admin listener (Prometheus metrics on), and `adminUrl` in the answer.
  * `extra.nodeArgs`: node flags before the script (`--cpu-prof` for bench/profile.mjs).
  * SWITCHBOARD_DIST (environment): another build's dist/ directory, to profile an older commit.
+ * `extra.config`: more top-level configuration keys (e.g. `cluster`), merged last.
  */
 export async function startSwitchboard(routes, extra = {}) {
   const dir = mkdtempSync(path.join(tmpdir(), 'sb-bench-'));
@@ -30,6 +31,7 @@ export async function startSwitchboard(routes, extra = {}) {
     management: { credentials: [BENCH_CREDS] },
     logging: { level: 'warn' },
     ...(extra.metrics ? { admin: { port: 0, token: BENCH_ADMIN_TOKEN } } : {}),
+    ...extra.config,
   };
   writeFileSync(file, JSON.stringify(config));
   const ready = extra.metrics ? /Switchboard listening on (ws:\/\/\S+)[\s\S]*admin: +(http:\/\/\S+)/ : /Switchboard listening on (ws:\/\/\S+)/;
