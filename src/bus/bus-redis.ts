@@ -307,6 +307,16 @@ export class RedisBus implements Bus {
     const p: Fan = { kind: 'fan', replies: new Map(), waiting: undefined, done };
     this.pending.set(rid, p);
     try {
+      // A close removes its members from the indexes as it goes: who was a member is read before
+      // publishing, so members of a node that answers late are still named (not dropped from the answer).
+      let before: Map<string, string> | undefined;
+      if (type === FrameType.FANOUT_CLOSE && !('all' in sel)) {
+        try {
+          before = await this.ownersOf(sel);
+        } catch (err) {
+          throw busError(err);
+        }
+      }
       const frame = encodeFrame(type, { ...fields, rid, from: this.node.nodeId, ts: this.node.redisNow(), sel }, payload);
       let res: [number, string[], string[], string[]];
       try {
@@ -324,7 +334,9 @@ export class RedisBus implements Bus {
       }
       const silent = new Set([...p.waiting, ...suspect]);
       const except = sel.except;
-      const [unknown, gone] = await Promise.all([this.membersOn(sel, silent), this.membersOn(sel, new Set(dead))]).catch((err: Error) => {
+      const named = before;
+      const inSilence = named === undefined ? this.membersOn(sel, silent) : Promise.resolve([...named].filter(([, n]) => silent.has(n)).map(([id]) => id));
+      const [unknown, gone] = await Promise.all([inSilence, this.membersOn(sel, new Set(dead))]).catch((err: Error) => {
         throw new BusUnconfirmed(`fan-out sent but its silent nodes could not be resolved: ${err.message}`);
       });
       return { local, replies: [...p.replies.values()], unknown: unknown.filter((id) => id !== except), gone: gone.filter((id) => id !== except) };
@@ -342,12 +354,23 @@ export class RedisBus implements Bus {
       const lists = await Promise.all([...nodes].map((n) => command<string[]>(c, ['SMEMBERS', k.node(n)], this.T)));
       return lists.flat().map(String);
     }
+    return [...(await this.ownersOf(sel))].filter(([, n]) => nodes.has(n)).map(([id]) => id);
+  }
+
+  /** A principal's or group's members and the node holding each, from the Redis indexes. */
+  private async ownersOf(sel: Selector): Promise<Map<string, string>> {
+    const k = this.node.keys;
+    const c = this.node.cmd;
+    const out = new Map<string, string>();
     const key = 'principal' in sel ? k.principal(sel.principal) : 'group' in sel ? k.group(sel.group) : undefined;
-    if (key === undefined) return [];
+    if (key === undefined) return out;
     const ids = (await command<string[]>(c, ['ZRANGE', key, '0', '-1'], this.T)).map(String);
-    if (ids.length === 0) return [];
+    if (ids.length === 0) return out;
     const owners = await command<Array<string | null>>(c, ['HMGET', k.loc, ...ids], this.T);
-    return ids.filter((_, i) => owners[i] !== null && nodes.has(String(owners[i])));
+    ids.forEach((id, i) => {
+      if (owners[i] !== null && owners[i] !== undefined) out.set(id, String(owners[i]));
+    });
+    return out;
   }
 
   private admit(): void {
@@ -385,8 +408,11 @@ export class RedisBus implements Bus {
     const h = f.header;
     const hub = this.hub;
     if (hub === undefined || h.from === undefined || h.rid === undefined) return;
-    // A request that sat in a stalled Redis past its caller's deadline: the caller already answered 503/500.
-    if (h.ts !== undefined && this.node.redisNow() - h.ts > this.T) {
+    // A request that sat in a stalled Redis past its caller's deadline: the caller already answered
+    // 503/500, and a message delivered now would arrive out of the blue. Closes still run: the caller
+    // was told the outcome is unknown, a close is idempotent, and it is what was asked for.
+    const isClose = f.type === FrameType.CLOSE || f.type === FrameType.FANOUT_CLOSE;
+    if (!isClose && h.ts !== undefined && this.node.redisNow() - h.ts > this.T) {
       this.staleDropped++;
       this.obs.event('staleRequest');
       this.log('warn', 'stale-request', { from: h.from, ageMs: Math.round(this.node.redisNow() - h.ts) }, 'cluster: dropped a bus request older than its deadline');

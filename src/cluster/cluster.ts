@@ -8,7 +8,7 @@ import { StageKeys } from './keys.js';
 import { ClusterNode, type ClusterLog } from './node.js';
 import { ObserverRelay, type ClusterObserver } from './observer.js';
 import { Reaper } from './reaper.js';
-import { rebuild, recover } from './reconcile.js';
+import { rebuild, recover, retryPending } from './reconcile.js';
 import type { Bus, HubTarget } from '../bus/bus.js';
 import type { ConnectionRecord, NodeSummary, Registry } from '../registry/registry.js';
 import { listNodes } from './nodes.js';
@@ -75,6 +75,9 @@ export function createClusterServices(config: ClusterConfig, stage: string, apiI
   const bus = new RedisBus({ node, config, log: logVia, observer, onDeadNode: () => reaper.wake(), ...(tuning.maxInFlight ? { maxInFlight: tuning.maxInFlight } : {}) });
   let worker!: DisconnectWorker;
   let hooks: ClusterHooks | undefined;
+  /** Retries registry writes that failed while Redis stayed reachable. */
+  let retryTimer: NodeJS.Timeout | undefined;
+  let retrying = false;
 
   const parts: ClusterParts = {
     get nodeId() {
@@ -110,8 +113,17 @@ export function createClusterServices(config: ClusterConfig, stage: string, apiI
       });
       reaper.start();
       worker.start();
+      retryTimer = setInterval(() => {
+        if (retrying || !node.available() || (registry.pendingRemovals.size === 0 && registry.dirty.size === 0)) return;
+        retrying = true;
+        retryPending(reconcile)
+          .catch(() => {})
+          .finally(() => (retrying = false));
+      }, config.heartbeatMs);
+      retryTimer.unref();
     },
     async close() {
+      clearInterval(retryTimer);
       reaper.stop();
       worker?.stop();
       await bus.close();

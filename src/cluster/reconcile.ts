@@ -60,3 +60,21 @@ export async function rebuild(o: ReconcileOptions): Promise<void> {
     registry.rebuilding = false;
   }
 }
+
+/**
+ * Writes that failed while Redis stayed reachable (a command past its deadline on a loaded node):
+ * retried on a timer, so the record of a closed connection does not outlive it and an open one's
+ * memberships catch up, without waiting for an outage's recovery.
+ */
+export async function retryPending(o: ReconcileOptions): Promise<void> {
+  const { registry } = o;
+  for (const id of [...registry.pendingRemovals]) await registry.removeNow(id);
+  if (registry.dirty.size === 0) return;
+  const live = new Map<string, ConnectionRecord>();
+  for (const r of o.records()) live.set(r.id, r);
+  for (const id of [...registry.dirty]) {
+    const rec = live.get(id);
+    if (rec) await registry.project(rec, registry.seqs.get(id));
+    else registry.dirty.delete(id);
+  }
+}
