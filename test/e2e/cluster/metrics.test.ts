@@ -65,7 +65,7 @@ describe('cluster: metrics and readiness on the admin listener', () => {
     assert.equal((await call(target(B), 'POST', '/@principals/alice', 'y')).status, 200);
     assert.equal((await call(target(B), 'GET', '/@connections')).status, 200);
     a.client.close();
-    await untilAsync(async () => (await call(target(B), 'POST', `/@connections/${a.id}`, 'z')).status === 410, 'closed connection is gone');
+    await untilAsync(async () => (await call(target(B), 'POST', `/@connections/${a.id}`, 'z')).status === 410, 'closed connection is gone', 10_000);
 
     const s = await scrape(B);
     const moved = (op: string, outcome: string) => count(s, 'switchboard_bus_request_latency_ms', { operation: op, outcome }) - count(before, 'switchboard_bus_request_latency_ms', { operation: op, outcome });
@@ -111,7 +111,7 @@ describe('cluster: metrics and readiness on the admin listener', () => {
     } finally {
       await c.close();
     }
-    await untilAsync(async () => (await scrape(A)).get('switchboard_cluster_stale_requests_total') === before + 1, 'stale request counted', 5000);
+    await untilAsync(async () => (await scrape(A)).get('switchboard_cluster_stale_requests_total') === before + 1, 'stale request counted', 10_000);
     await a.client.expectSilence(200);
     a.client.close();
   });
@@ -121,13 +121,13 @@ describe('cluster: metrics and readiness on the admin listener', () => {
     for (const n of nodes) assert.equal(await ready(n), 200);
     await redis.kill('SIGKILL');
     for (const n of nodes) {
-      await untilAsync(async () => (await scrape(n)).get('switchboard_redis_available') === 0, 'redis_available 0', 5000);
+      await untilAsync(async () => (await scrape(n)).get('switchboard_redis_available') === 0, 'redis_available 0', 10_000);
       assert.equal(await ready(n), 503);
     }
     await redis.restart();
     for (const n of nodes) {
-      await untilAsync(async () => (await scrape(n)).get('switchboard_redis_available') === 1, 'redis_available 1', 5000);
-      await untilAsync(async () => (await ready(n)) === 200, '/ready 200', 5000);
+      await untilAsync(async () => (await scrape(n)).get('switchboard_redis_available') === 1, 'redis_available 1', 10_000);
+      await untilAsync(async () => (await ready(n)) === 200, '/ready 200', 10_000);
     }
   });
 
@@ -140,8 +140,11 @@ describe('cluster: metrics and readiness on the admin listener', () => {
     const ran0 = await total('switchboard_cluster_dead_disconnects_total');
     cluster.signal(2, 'SIGKILL');
     await C.exited;
-    await untilAsync(async () => (await total('switchboard_cluster_nodes_reaped_total')) === reaped0 + 1, 'one node reaped', 5000);
-    await untilAsync(async () => (await total('switchboard_cluster_dead_disconnects_total')) === ran0 + lost.length, 'a $disconnect per lost connection', 5000);
+    // The survivors came back from the previous test's Redis restart moments ago: they judge no peer
+    // dead before their reaper grace (2 × leaseMs of steady connection), then the lease must run out.
+    const bound = 3 * FAST_CLUSTER.leaseMs + FAST_CLUSTER.reaperIntervalMs + 5000;
+    await untilAsync(async () => (await total('switchboard_cluster_nodes_reaped_total')) === reaped0 + 1, 'one node reaped', bound);
+    await untilAsync(async () => (await total('switchboard_cluster_dead_disconnects_total')) === ran0 + lost.length, 'a $disconnect per lost connection', bound);
     assert.deepEqual(lost.map((l) => rec.of('$disconnect').filter((e) => e.connectionId === l.id).map((e) => e.disconnectStatusCode)), [[1006], [1006]]);
   });
 });

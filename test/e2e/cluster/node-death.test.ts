@@ -86,7 +86,7 @@ describe('cluster: node death', () => {
     }
     assert.ok(goneAt - stoppedAt >= FAST_CLUSTER.leaseMs, 'not judged dead before its lease ran out');
     assert.ok(goneAt - stoppedAt <= FAST_CLUSTER.deadAfterMs + FAST_CLUSTER.leaseMs + 1000, `410 after ${goneAt - stoppedAt} ms`);
-    await until(() => disconnectsOf(frozen.id).length === 1, 'survivor ran $disconnect', 3000);
+    await until(() => disconnectsOf(frozen.id).length === 1, 'survivor ran $disconnect', 10_000);
     cluster.signal(0, 'SIGCONT');
     const closed = await frozen.client.waitClose(3000);
     assert.equal(closed.code, 1001);
@@ -98,7 +98,7 @@ describe('cluster: node death', () => {
     assert.equal(res.status, 200);
     assert.equal((await fresh.client.next()).text, 'after wake');
     fresh.client.close();
-    await until(() => disconnectsOf(fresh.id).length === 1, 'fresh $disconnect');
+    await until(() => disconnectsOf(fresh.id).length === 1, 'fresh $disconnect', 10_000);
     assert.deepEqual(await auditRedis(redis.url, { apiId: 'switchboard' }), []);
   });
 
@@ -121,7 +121,7 @@ describe('cluster: node death', () => {
     for (const c of onA) assert.equal(disconnectsOf(c.id).length, 1);
     for (const c of onA) assert.equal((await call(target(B), 'POST', `/@connections/${c.id}`, 'x')).status, 410);
     onB.client.close();
-    await until(() => disconnectsOf(onB.id).length === 1, 'B $disconnect');
+    await until(() => disconnectsOf(onB.id).length === 1, 'B $disconnect', 10_000);
     assert.deepEqual(await auditRedis(redis.url, { apiId: 'switchboard' }), []);
   });
 });

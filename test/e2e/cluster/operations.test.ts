@@ -69,7 +69,7 @@ describe('cluster: management calls across three nodes', () => {
     for (const n of [A, B, C]) {
       await assert.rejects(sdk(n).send(new PostToConnectionCommand({ ConnectionId: id, Data: Buffer.from('x') })), GoneException);
     }
-    await until(() => rec.of('$disconnect').filter((e) => e.connectionId === id).length === 1, '$disconnect');
+    await until(() => rec.of('$disconnect').filter((e) => e.connectionId === id).length === 1, '$disconnect', 10_000);
     await sleep(200);
     assert.equal(rec.of('$disconnect').filter((e) => e.connectionId === id).length, 1, '$disconnect exactly once');
     assert.deepEqual(await auditRedis(redis.url, { apiId: 'switchboard' }), []);
@@ -84,9 +84,9 @@ describe('cluster: management calls across three nodes', () => {
     for (const a of alice) assert.deepEqual(await a.client.waitClose(), { code: 4001, reason: 'password changed' });
     for (const n of [A, B, C]) assert.deepEqual((await call(target(n), 'GET', '/@principals/alice/connections')).json(), { items: [] });
     assert.equal((await bob.client.request('still here')).text, 'echo: still here');
-    await until(() => alice.every((a) => rec.of('$disconnect').some((e) => e.connectionId === a.id)), 'three $disconnects');
+    await until(() => alice.every((a) => rec.of('$disconnect').some((e) => e.connectionId === a.id)), 'three $disconnects', 10_000);
     bob.client.close();
-    await until(() => rec.of('$disconnect').some((e) => e.connectionId === bob.id), 'bob $disconnect');
+    await until(() => rec.of('$disconnect').some((e) => e.connectionId === bob.id), 'bob $disconnect', 10_000);
     assert.deepEqual(await auditRedis(redis.url, { apiId: 'switchboard' }), []);
   });
 
@@ -109,7 +109,7 @@ describe('cluster: management calls across three nodes', () => {
     for (const m of members) assert.equal((await m.client.waitClose()).code, 4002);
     // Joining a closed connection is 410, wherever it is asked.
     assert.equal((await call(target(B), 'PUT', `/@groups/room/connections/${late.id}`)).status, 410);
-    await until(() => members.every((m) => rec.of('$disconnect').some((e) => e.connectionId === m.id)), '$disconnects');
+    await until(() => members.every((m) => rec.of('$disconnect').some((e) => e.connectionId === m.id)), '$disconnects', 10_000);
     assert.deepEqual(await auditRedis(redis.url, { apiId: 'switchboard' }), []);
   });
 
@@ -152,7 +152,7 @@ describe('cluster: management calls across three nodes', () => {
     assert.equal(lines.length, 4, cli.stdout);
     assert.ok(lines.some((l) => l.startsWith(`${byPid.get(A.pid)!.nodeId} `) && / 2 /.test(l)), cli.stdout);
     for (const h of held) h.client.close();
-    await until(() => held.every((h) => rec.of('$disconnect').some((e) => e.connectionId === h.id)), '$disconnects');
+    await until(() => held.every((h) => rec.of('$disconnect').some((e) => e.connectionId === h.id)), '$disconnects', 10_000);
   });
 
   it('pages through connections on all nodes from random nodes without losing or repeating one that stays open', async () => {

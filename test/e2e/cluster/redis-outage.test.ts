@@ -73,7 +73,7 @@ describe('cluster: Redis outages', () => {
       await assert.rejects(TestClient.connect(A.url), (err: any) => err.status === 503);
       // A connection closed during the outage runs its $disconnect once.
       goner.client.close();
-      await until(() => rec.of('$disconnect').some((e) => e.connectionId === goner.id), '$disconnect during the outage');
+      await until(() => rec.of('$disconnect').some((e) => e.connectionId === goner.id), '$disconnect during the outage', 10_000);
 
       await redis.restart();
       // Recovery: within 2 s listing returns exactly the open connections, with the old cursor still valid.

@@ -31,11 +31,11 @@ describe('cluster: Sentinel failover', () => {
   before(async () => {
     primary = await startRedis();
     replica = await startRedis({ replicaOf: primary.port });
-    await untilAsync(async () => (await replica.command('INFO', 'replication')).includes('master_link_status:up'), 'replica in sync', 5000);
+    await untilAsync(async () => (await replica.command('INFO', 'replication')).includes('master_link_status:up'), 'replica in sync', 20_000);
     for (let i = 0; i < 3; i++) sentinels.push(await startSentinel({ name: NAME, primaryPort: primary.port, quorum: 2 }));
     // A failover needs the sentinels to know the replica and each other (hello messages every 2 s).
-    await untilAsync(async () => (await sentinels[0]!.command('SENTINEL', 'CKQUORUM', NAME)).startsWith('+OK 3 usable'), 'sentinels see each other', 10_000);
-    await untilAsync(async () => (await sentinels[0]!.command('SENTINEL', 'REPLICAS', NAME)).includes(String(replica.port)), 'sentinels see the replica', 10_000);
+    await untilAsync(async () => (await sentinels[0]!.command('SENTINEL', 'CKQUORUM', NAME)).startsWith('+OK 3 usable'), 'sentinels see each other', 20_000);
+    await untilAsync(async () => (await sentinels[0]!.command('SENTINEL', 'REPLICAS', NAME)).includes(String(replica.port)), 'sentinels see the replica', 20_000);
     rec = await startEventRecorder();
     cluster = await startProcessCluster({
       size: 2,
@@ -82,12 +82,12 @@ describe('cluster: Sentinel failover', () => {
     assert.equal(rec.of('$disconnect').length, 0, 'nobody was disconnected by the failover');
     const listed = (await call(target(A), 'GET', '/@connections')).json().items.map((i: any) => i.connectionId).sort();
     assert.deepEqual(listed, [a.id, b.id].sort());
-    await untilAsync(async () => (await auditRedis(replica.url, { apiId: 'switchboard' })).length === 0, 'audit clean on the new primary', 5000);
+    await untilAsync(async () => (await auditRedis(replica.url, { apiId: 'switchboard' })).length === 0, 'audit clean on the new primary', 10_000);
     // New clients are accepted and reachable from the other node.
     const fresh = await connect(A);
     assert.equal((await call(target(B), 'POST', `/@connections/${fresh.id}`, 'new')).status, 200);
     assert.equal((await fresh.client.next()).text, 'new');
     for (const c of [a, b, fresh]) c.client.close();
-    await until(() => rec.of('$disconnect').length === 3, '$disconnect of each');
+    await until(() => rec.of('$disconnect').length === 3, '$disconnect of each', 10_000);
   });
 });
