@@ -70,7 +70,10 @@ export class Hub implements HubTarget {
   unregister(conn: Connection): void {
     if (!conn.registered) return;
     conn.registered = false;
-    this.d.registry.remove(conn.id).then(undefined, (err: unknown) => this.writeFailed('remove', conn.id, err));
+    // A microtask later: a bulk close run for another node queues its reply to that node ahead of its
+    // thousands of index removals (they share one Redis connection), so the caller hears back in time.
+    const id = conn.id;
+    queueMicrotask(() => this.d.registry.remove(id).then(undefined, (err: unknown) => this.writeFailed('remove', id, err)));
   }
 
   /** The record of a connection as the registry and GetConnection see it (live `lastActiveAt`). */
