@@ -241,6 +241,24 @@ describe('template import: refusals name the resource and the key', () => {
     assert.match(noDir, /Resources\.EchoFunction\.Properties\.CodeUri: .*nowhere does not exist/);
   });
 
+  it('unsupported integration: HTTP (non-proxy) is refused like AWS, naming the resource and route', async () => {
+    const msg = await refusal(project(samTemplate((t) => t.replace('IntegrationType: AWS_PROXY', 'IntegrationType: HTTP'))));
+    assert.match(msg, /Resources\.EchoInteg\.Properties\.IntegrationType: "HTTP" \(a non-proxy integration with VTL mapping templates\) cannot run/);
+    assert.match(msg, /route "echo"/);
+  });
+
+  it('a handler found by probing .cjs, and AWS::Partition evaluated for the region', async () => {
+    const template = project(
+      samTemplate((t) => t + `      Environment:\n        Variables:\n          PARTITION: !Ref AWS::Partition\n          ARN: !Sub arn:\${AWS::Partition}:s3:::bucket\n`),
+      { 'src/app.cjs': 'exports.handler = async () => ({ statusCode: 200 });\n' },
+    );
+    const { config } = await importTemplate({ template });
+    const echo = config.routes!.echo!;
+    assert.equal(echo.handler, `${path.join(path.dirname(template), 'src', 'app.cjs')}#handler`);
+    assert.equal((echo as any).environment.PARTITION, 'aws');
+    assert.equal((echo as any).environment.ARN, 'arn:aws:s3:::bucket');
+  });
+
   it('non-Node runtime', async () => {
     const msg = await refusal(project(samTemplate((t) => t.replace('Handler: app.handler', 'Handler: app.handler\n      Runtime: python3.12'))));
     assert.match(msg, /Resources\.EchoFunction\.Properties\.Runtime: "python3\.12" is not a Node\.js runtime/);
