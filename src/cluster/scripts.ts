@@ -300,3 +300,12 @@ export async function runScript<T>(c: Commands, s: Script, keyOfSlot: string, ar
     return command<T>(c, ['EVAL', s.source, '1', keyOfSlot, ...args], timeoutMs);
   }
 }
+
+/** ZRANGE … WITHSCORES as [member, score] pairs, whether RESP3 (pairs) or RESP2 (flat) answered. */
+export function pairsOf(rows: Array<[string, number]> | string[]): Array<[string, number]> {
+  if (rows.length === 0) return [];
+  if (Array.isArray(rows[0])) return (rows as Array<[string, number]>).map(([m, s]) => [String(m), Number(s)]);
+  const out: Array<[string, number]> = [];
+  for (let i = 0; i < rows.length; i += 2) out.push([String(rows[i]), Number(rows[i + 1])]);
+  return out;
+}

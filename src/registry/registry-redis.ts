@@ -1,7 +1,7 @@
 import type { Identity } from '../connection/connection.js';
 import type { ClusterNode } from '../cluster/node.js';
 import { NOOP_CLUSTER_OBSERVER, type ClusterObserver, type RegistryOperation } from '../cluster/observer.js';
-import { command, CONN_ADD, CONN_REMOVE, JOIN, LEAVE, runScript, SET_PRINCIPAL } from '../cluster/scripts.js';
+import { command, CONN_ADD, pairsOf, CONN_REMOVE, JOIN, LEAVE, runScript, SET_PRINCIPAL } from '../cluster/scripts.js';
 import { InvalidCursor, RegistryUnavailable, type ConnectionListing, type ConnectionRecord, type ListPage, type ListQuery, type Registry } from '../registry/registry.js';
 export { RegistryUnavailable };
 
@@ -244,15 +244,6 @@ export class RedisRegistry implements Registry {
 
 function unavailable(err: Error): never {
   throw new RegistryUnavailable(`registry read failed: ${err.message}`);
-}
-
-/** ZRANGE … WITHSCORES as [member, score] pairs, whether RESP3 (pairs) or RESP2 (flat) answered. */
-function pairsOf(rows: Array<[string, number]> | string[]): Array<[string, number]> {
-  if (rows.length === 0) return [];
-  if (Array.isArray(rows[0])) return (rows as Array<[string, number]>).map(([m, s]) => [String(m), Number(s)]);
-  const out: Array<[string, number]> = [];
-  for (let i = 0; i < rows.length; i += 2) out.push([String(rows[i]), Number(rows[i + 1])]);
-  return out;
 }
 
 /** Same cursor format as the memory registry: base64url of `v1:<seq>`. */
