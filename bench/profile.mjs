@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// node bench/profile.mjs push|echo|handshakes [--metrics] [--baseline] [--seconds N] [--rate R] [--top N]
+// node bench/profile.mjs push|echo|cluster-push [--metrics] [--baseline] [--seconds N] [--rate R] [--top N]
 // Runs one server under `node --cpu-prof` with the scenario's paced load (the same load
 // generator as the bench), and prints where the server's CPU goes during the measured window
 // only (startup and connecting are cut out): the top frames by self time, and by file, in µs
@@ -11,6 +11,7 @@ import { LoadGenerator } from './lib/loadgen.mjs';
 import { cpuMicros, sleep } from './lib/proc.mjs';
 import { startScraper } from './lib/scrape.mjs';
 import { BENCH_DIR, ROOT, handler, startBaseline, startSwitchboard } from './lib/servers.mjs';
+import { startSetup } from './scenarios/cluster.mjs';
 
 const args = process.argv.slice(2);
 const opt = (name, dflt) => (args.includes(name) ? args[args.indexOf(name) + 1] : dflt);
@@ -52,6 +53,27 @@ const setups = {
   },
 };
 
+// cluster-push: SigV4 POSTs to node B of a 2-node cluster for clients held by node A (both profiled;
+// --rate 0 runs closed-loop, as the throughput figure does).
+setups['cluster-push'] = {
+  rate: 2000,
+  async start() {
+    const s = await startSetup('cluster', { nodeArgs });
+    return { ...s, pid: s.pids[1], names: ['A (holder)', 'B (takes the call)', 'redis'] };
+  },
+  async load(setup, lg, rate) {
+    const [A, B] = setup.nodes;
+    const ids = await lg.connect(A.url, 1000, true);
+    const job = (extra) => () => ({ origin: B.origin, pathPrefix: '/bench/@connections/', ids, payload: 'x'.repeat(64), signed: true, concurrency: 16, ...extra });
+    await lg.all('push', job({ seconds: 1 }));
+    const [t0, c0] = [monoUs(), setup.pids.map(cpuMicros)];
+    const res = await lg.all('push', job(rate > 0 ? { seconds, rate: rate / 2 } : { seconds }));
+    const n = res.reduce((a, r) => a + (r.statuses[200] ?? 0), 0);
+    console.log(`process CPU per request: ${setup.pids.map((p, i) => `${setup.names[i]} ${((cpuMicros(p) - c0[i]) / n).toFixed(1)} µs`).join(', ')}; ${(n / seconds).toFixed(0)} req/s`);
+    return { t0, t1: monoUs(), cpu: cpuMicros(setup.pid) - c0[1], n };
+  },
+};
+
 const setup = setups[scenario];
 if (!setup) {
   console.error(`usage: node bench/profile.mjs ${Object.keys(setups).join('|')} [--metrics] [--baseline] [--seconds N] [--rate R]`);
@@ -70,11 +92,15 @@ try {
   await server.stop();
 }
 await sleep(200);
-const file = readdirSync(dir).find((f) => f.endsWith('.cpuprofile'));
-if (!file) throw new Error(`no profile written in ${dir}`);
-summarize(JSON.parse(readFileSync(path.join(dir, file), 'utf8')), window);
+const files = readdirSync(dir).filter((f) => f.endsWith('.cpuprofile'));
+if (files.length === 0) throw new Error(`no profile written in ${dir}`);
+for (const file of files) {
+  const i = server.pids ? server.pids.findIndex((p) => file.includes(`.${p}.`)) : -1;
+  if (i >= 0) console.log(`\n=== ${server.names[i]} ===`);
+  summarize(JSON.parse(readFileSync(path.join(dir, file), 'utf8')), window, file);
+}
 
-function summarize(profile, { t0, t1, n, cpu }) {
+function summarize(profile, { t0, t1, n, cpu }, file) {
   const byId = new Map(profile.nodes.map((node) => [node.id, node]));
   const self = new Map(); // node id → µs in the window
   let t = profile.startTime;

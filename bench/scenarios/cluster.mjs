@@ -36,15 +36,15 @@ const SPEC_BYTES_PER_CONNECTION = 1366;
  * Starts what a measurement compares: `single` (one node, no Redis) or a cluster of `nodes`
  * nodes on a fresh Redis. Resolves with { nodes, redis?, pids, stop }.
  */
-export async function startSetup(kind, { nodes = 2, cluster = {}, node } = {}) {
+export async function startSetup(kind, { nodes = 2, cluster = {}, node, nodeArgs } = {}) {
   if (kind === 'single') {
-    const s = await startSwitchboard(ROUTES, { node });
+    const s = await startSwitchboard(ROUTES, { node, nodeArgs });
     return { nodes: [s], pids: [s.pid], stop: () => s.stop() };
   }
   const redis = await startRedis();
   const started = [];
   try {
-    for (let i = 0; i < nodes; i++) started.push(await startSwitchboard(ROUTES, { node, config: { cluster: { redis: { url: redis.url }, ...cluster } } }));
+    for (let i = 0; i < nodes; i++) started.push(await startSwitchboard(ROUTES, { node, nodeArgs, config: { cluster: { redis: { url: redis.url }, ...cluster } } }));
   } catch (err) {
     await Promise.all(started.map((s) => s.stop()));
     await redis.stop();
