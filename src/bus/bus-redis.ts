@@ -1,9 +1,9 @@
 import type { SendOutcome } from '../connection/connection.js';
 import type { ClusterConfig } from '../cluster/config.js';
-import { encodeFrame, FrameType, type Frame, type FrameHeader } from '../cluster/frame.js';
+import { encodeBatch, encodeFrame, FrameType, type Frame, type FrameHeader } from '../cluster/frame.js';
 import type { ClusterLog, ClusterNode } from '../cluster/node.js';
 import { NOOP_CLUSTER_OBSERVER, type BusOperation, type BusOutcome, type ClusterObserver } from '../cluster/observer.js';
-import { command, FANOUT, ROUTE, runScript } from '../cluster/scripts.js';
+import { command, FANOUT, ROUTE, ROUTE_MANY, runScript } from '../cluster/scripts.js';
 import { BusOverloaded, BusUnavailable, BusUnconfirmed, type Bus, type CloseOutcome, type Failure, type FanOutOutcome, type HubTarget, type Selector } from '../bus/bus.js';
 export { BusOverloaded };
 import { type ConnectionRecord } from '../registry/registry.js';
@@ -36,6 +36,21 @@ interface Fan {
   done: () => void;
 }
 
+/** What the route scripts answer for one request: status, owner node, receivers of the publish. */
+type RouteResult = [string, string, number];
+
+/** A request waiting for the next route script run (requests of one event-loop turn go together). */
+interface RouteItem {
+  id: string;
+  frame: Buffer;
+  deadline: number;
+  resolve: (r: RouteResult) => void;
+  reject: (err: unknown) => void;
+}
+
+/** Requests per route script run: bounds how long one script holds Redis. */
+const ROUTE_BATCH_MAX = 256;
+
 const GONE = Symbol('gone');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -58,6 +73,10 @@ export class RedisBus implements Bus {
   private hub: HubTarget | undefined;
   private rid = 0;
   private readonly pending = new Map<number, Single | Fan>();
+  /** Requests for other nodes gathered during this turn of the event loop, routed together. */
+  private routeQueue: RouteItem[] = [];
+  /** Replies to other nodes gathered during this turn, one publish per node. */
+  private replyQueue = new Map<string, Buffer[]>();
   /** Requests dropped because they were older than the deadline when they arrived (a stalled Redis). */
   staleDropped = 0;
 
@@ -248,13 +267,13 @@ export class RedisBus implements Bus {
     const answered = new Promise<unknown>((resolve) => (settle = resolve));
     const p: Single = { kind: 'one', node: undefined, settle };
     this.pending.set(rid, p);
+    let timer: NodeJS.Timeout | undefined;
     try {
       for (;;) {
-        const remaining = deadline - Date.now();
-        if (remaining <= 0) throw new BusUnavailable('owner not subscribed (no receiver) until the deadline');
-        let res: [string, string, number];
+        if (deadline - Date.now() <= 0) throw new BusUnavailable('owner not subscribed (no receiver) until the deadline');
+        let res: RouteResult;
         try {
-          res = await runScript<[string, string, number]>(this.node.cmd, ROUTE, this.node.keys.seq, [this.node.keys.base, id, String(this.deadAfterMs), frame, this.node.inGrace() ? '1' : ''], remaining);
+          res = await this.route(id, frame, deadline);
         } catch (err) {
           throw busError(err);
         }
@@ -270,17 +289,81 @@ export class RedisBus implements Bus {
           continue;
         }
         p.node = owner;
-        let timer: NodeJS.Timeout | undefined;
-        const r = await Promise.race([answered, new Promise((resolve) => (timer = setTimeout(resolve, Math.max(0, deadline - Date.now()), TIMEOUT)))]);
-        clearTimeout(timer);
+        // The reply may already have come (it travels on the subscriber connection): then this resolves at once.
+        timer = setTimeout(settle, Math.max(0, deadline - Date.now()), TIMEOUT);
+        const r = await answered;
         if (r === TIMEOUT) throw new BusUnconfirmed(`no answer from node ${owner} within ${this.T} ms; may have been delivered`);
         if (r instanceof Error) throw r;
         return r;
       }
     } finally {
+      clearTimeout(timer);
       this.pending.delete(rid);
     }
   }
+
+  /**
+   * Routes one request (owner lookup, lease check, publish) together with the others of this
+   * event-loop turn: under load one script run and one publish per owner carry many requests.
+   */
+  private route(id: string, frame: Buffer, deadline: number): Promise<RouteResult> {
+    return new Promise((resolve, reject) => {
+      if (this.routeQueue.push({ id, frame, deadline, resolve, reject }) === 1) setImmediate(this.flushRoutes);
+    });
+  }
+
+  private readonly flushRoutes = (): void => {
+    const queue = this.routeQueue;
+    this.routeQueue = [];
+    for (let i = 0; i < queue.length; i += ROUTE_BATCH_MAX) this.routeBatch(queue.length <= ROUTE_BATCH_MAX ? queue : queue.slice(i, i + ROUTE_BATCH_MAX));
+  };
+
+  private routeBatch(batch: RouteItem[]): void {
+    let deadline = Infinity;
+    for (const b of batch) deadline = Math.min(deadline, b.deadline);
+    const remaining = Math.max(1, deadline - Date.now());
+    const k = this.node.keys;
+    const grace = this.node.inGrace() ? '1' : '';
+    if (batch.length === 1) {
+      const b = batch[0]!;
+      runScript<RouteResult>(this.node.cmd, ROUTE, k.seq, [k.base, b.id, String(this.deadAfterMs), b.frame, grace], remaining).then(b.resolve, b.reject);
+      return;
+    }
+    const args: Array<string | Buffer> = [k.base, String(this.deadAfterMs), grace];
+    for (const b of batch) args.push(b.id, b.frame);
+    runScript<RouteResult[]>(this.node.cmd, ROUTE_MANY, k.seq, args, remaining).then(
+      (rows) =>
+        batch.forEach((b, i) => {
+          const row = rows[i];
+          if (row === undefined) b.reject(new Error(`route_many answered ${rows.length} rows for ${batch.length} requests`));
+          else b.resolve(row);
+        }),
+      (err: unknown) => {
+        for (const b of batch) b.reject(err);
+      },
+    );
+  }
+
+  /** Queues a reply to a node; the replies of this event-loop turn go out in one publish per node. */
+  private reply(to: string, frame: Buffer): void {
+    const q = this.replyQueue.get(to);
+    if (q !== undefined) {
+      q.push(frame);
+      return;
+    }
+    this.replyQueue.set(to, [frame]);
+    if (this.replyQueue.size === 1) setImmediate(this.flushReplies);
+  }
+
+  private readonly flushReplies = (): void => {
+    const queue = this.replyQueue;
+    this.replyQueue = new Map();
+    for (const [to, frames] of queue) {
+      this.node.publishTo(to, frames.length === 1 ? frames[0]! : encodeBatch(frames)).catch((err: unknown) => {
+        this.log('warn', 'reply', { err: (err as Error).message, replies: frames.length }, 'cluster: could not publish bus replies');
+      });
+    }
+  };
 
   /** A fan-out: script (publish once + node states), local part, replies until the deadline, and who is unaccounted for. */
   private async fan(type: FrameType, sel: Selector, fields: FrameHeader, payload: Buffer | string | undefined, applyLocal: (hub: HubTarget) => unknown) {
@@ -454,11 +537,7 @@ export class RedisBus implements Bus {
       this.log('error', 'serve', { err: (err as Error).message }, 'cluster: a bus request failed on this node');
       return; // the caller answers 500 (unconfirmed) at its deadline
     }
-    try {
-      await this.node.publishTo(h.from, encodeFrame(FrameType.REPLY, { rid: h.rid, from: this.node.nodeId, r }));
-    } catch (err) {
-      this.log('warn', 'reply', { err: (err as Error).message }, 'cluster: could not publish a bus reply');
-    }
+    this.reply(h.from, encodeFrame(FrameType.REPLY, { rid: h.rid, from: this.node.nodeId, r }));
   }
 }
 

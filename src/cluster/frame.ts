@@ -18,6 +18,8 @@ export const enum FrameType {
   NODE_DEAD = 11,
   /** Live records of several connections held by the receiving node (listing). */
   INFO_BATCH = 12,
+  /** A container of whole frames for one node (`u8 version | u8 13 | (u32 length | frame)…`): requests routed together, replies sent together. */
+  BATCH = 13,
 }
 
 /** Header fields: `rid` request id, `from` sender node, `ts` Redis server ms at send; the rest per type. */
@@ -71,4 +73,39 @@ export function decodeFrame(buf: Buffer): Frame | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** A BATCH container of whole encoded frames (the route script builds the same layout in Lua). */
+export function encodeBatch(frames: readonly Buffer[]): Buffer {
+  let size = 2;
+  for (const f of frames) size += 4 + f.length;
+  const out = Buffer.allocUnsafe(size);
+  out[0] = FRAME_VERSION;
+  out[1] = FrameType.BATCH;
+  let at = 2;
+  for (const f of frames) {
+    out.writeUInt32BE(f.length, at);
+    f.copy(out, at + 4);
+    at += 4 + f.length;
+  }
+  return out;
+}
+
+/**
+ * The frames of a message: one, or each frame of a BATCH container. A container whose lengths do
+ * not add up yields what parsed before the fault and then an undefined (counted as a bad frame).
+ */
+export function decodeMessage(buf: Buffer): Array<Frame | undefined> {
+  if (buf.length < 2 || buf[0] !== FRAME_VERSION || buf[1] !== FrameType.BATCH) return [decodeFrame(buf)];
+  const out: Array<Frame | undefined> = [];
+  let at = 2;
+  while (at < buf.length) {
+    if (at + 4 > buf.length) return [...out, undefined];
+    const end = at + 4 + buf.readUInt32BE(at);
+    if (end > buf.length) return [...out, undefined];
+    const f = decodeFrame(buf.subarray(at + 4, end));
+    out.push(f);
+    at = end;
+  }
+  return out;
 }

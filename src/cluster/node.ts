@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import type { ClusterConfig } from './config.js';
 import { newNodeId } from './config.js';
-import { decodeFrame, encodeFrame, FrameType, type Frame } from './frame.js';
+import { decodeMessage, encodeFrame, FrameType, type Frame } from './frame.js';
 import { StageKeys } from './keys.js';
 import { redisLink, type RedisLink } from './redis-link.js';
 import { command, HEARTBEAT, runScript } from './scripts.js';
@@ -174,9 +174,12 @@ export class ClusterNode {
   }
 
   private onMessage(msg: Buffer): void {
-    const f = decodeFrame(msg);
+    for (const f of decodeMessage(msg)) this.onFrame(f, msg.length);
+  }
+
+  private onFrame(f: Frame | undefined, bytes: number): void {
     if (f === undefined) {
-      this.log('warn', 'bad-frame', { bytes: msg.length }, 'cluster: dropped a message that is not a bus frame');
+      this.log('warn', 'bad-frame', { bytes }, 'cluster: dropped a message that is not a bus frame');
       return;
     }
     if (f.type === FrameType.PROBE) {
@@ -219,7 +222,7 @@ export class ClusterNode {
         [this.keys.base, this.nodeId, this.gen, generation(), String(this.c.leaseMs), probe],
         2 * this.c.heartbeatMs,
       );
-      this.offset = Number(now) - (t0 + Date.now()) / 2;
+      this.offset = Math.round(Number(now) - (t0 + Date.now()) / 2);
       if (status === 'DEAD') {
         await this.fence();
         return false;

@@ -33,9 +33,12 @@ type Sentinel = RedisSentinelType<{}, {}, {}, 3, {}>;
 export function redisLink(c: ClusterConfig, onError: (err: Error) => void): RedisLink {
   // Reconnect fast enough that a live node heartbeats again well within the reaper grace.
   const maxDelay = Math.max(100, Math.min(2000, c.heartbeatMs * 2));
+  // No per-command timeout in node-redis (its default is 5 s): it costs an AbortSignal per command,
+  // and `command()` bounds every wait with its own deadline.
+  const commandOptions = { timeout: 0 };
   const socket = { connectTimeout: Math.max(1000, c.requestTimeoutMs), reconnectStrategy: (n: number) => Math.min(maxDelay, 20 * 2 ** n) + Math.floor(Math.random() * 20) };
   if ('url' in c.redis) {
-    const client = createClient({ url: c.redis.url, disableOfflineQueue: true, socket });
+    const client = createClient({ url: c.redis.url, disableOfflineQueue: true, socket, commandOptions });
     client.on('error', onError);
     return clientLink(client);
   }
@@ -44,6 +47,7 @@ export function redisLink(c: ClusterConfig, onError: (err: Error) => void): Redi
     sentinelRootNodes: c.redis.sentinel.nodes.map((n) => ({ host: n.host, port: n.port })),
     // Commands are not queued while the primary is away: they fail and the caller answers 503.
     nodeClientOptions: { disableOfflineQueue: true, socket },
+    commandOptions,
     sentinelClientOptions: { socket },
     masterPoolSize: 1,
     // Topology is also re-read on a timer, in case a sentinel event was missed.

@@ -165,6 +165,48 @@ return {'sent', node, redis.call('PUBLISH', B .. 'node:' .. node, ARGV[4])}
 );
 
 /**
+ * route_many(B, deadAfterMs, grace, id1, frame1, id2, frame2, …) → {{status, node, receivers}, …}:
+ * `route` for many requests at once (statuses as there), with one PUBLISH per owner carrying its
+ * frames in a BATCH container (`\1\13` then a u32 length before each frame). Each owner's lease
+ * is read once.
+ */
+export const ROUTE_MANY = script(
+  'route_many',
+  `
+local da, grace = tonumber(ARGV[2]), ARGV[3]
+local now, rebuilding
+local state, parts, owners, out = {}, {}, {}, {}
+for i = 4, #ARGV, 2 do
+  local id, frame = ARGV[i], ARGV[i + 1]
+  local node = redis.call('HGET', B .. 'loc', id)
+  if not node then
+    if rebuilding == nil then rebuilding = redis.call('EXISTS', B .. 'rebuild') == 1 or redis.call('EXISTS', B .. 'gen') == 0 end
+    out[#out + 1] = {rebuilding and 'retry' or 'gone', '', 0}
+  else
+    local st = state[node]
+    if st == nil then
+      now = now or now_ms()
+      local lease = redis.call('ZSCORE', B .. 'nodes', node)
+      st = liveness(node, lease and tonumber(lease), now, da)
+      if st == 'dead' and grace == '1' and redis.call('EXISTS', B .. 'dead:' .. node) == 0 then st = 'suspect' end
+      state[node] = st
+    end
+    if st == 'alive' then
+      local p = parts[node]
+      if p == nil then p = {string.char(1, 13)}; parts[node] = p; owners[#owners + 1] = node end
+      p[#p + 1] = struct.pack('>I4', #frame) .. frame
+    end
+    out[#out + 1] = {st == 'alive' and 'sent' or st, node, 0}
+  end
+end
+local receivers = {}
+for _, node in ipairs(owners) do receivers[node] = redis.call('PUBLISH', B .. 'node:' .. node, table.concat(parts[node])) end
+for _, o in ipairs(out) do if o[1] == 'sent' then o[3] = receivers[o[2]] end end
+return out
+`,
+);
+
+/**
  * fanout(B, deadAfterMs, frame, me, grace) → {receivers, alive[], suspect[], dead[]} (other nodes only; grace as for route),
  * after publishing the frame once on the control channel.
  */
@@ -281,11 +323,21 @@ export class RedisDeadline extends Error {
  * already written to a stalled server (SIGSTOP, frozen network), so the deadline is raced here.
  */
 export function command<T>(c: Commands, args: ReadonlyArray<string | Buffer>, timeoutMs: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new RedisDeadline(`Redis did not answer ${String(args[0])} within ${timeoutMs} ms`)), timeoutMs);
+  // No node-redis `timeout` option: it costs an AbortSignal per command, and this timer already
+  // bounds the wait (the offline queue is off, so nothing waits unwritten across a disconnect).
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new RedisDeadline(`Redis did not answer ${String(args[0])} within ${timeoutMs} ms`)), timeoutMs);
+    c.sendCommand<T>(args).then(
+      (v) => {
+        clearTimeout(timer);
+        resolve(v);
+      },
+      (err: unknown) => {
+        clearTimeout(timer);
+        reject(err);
+      },
+    );
   });
-  return Promise.race([c.sendCommand<T>(args, { timeout: timeoutMs }), deadline]).finally(() => clearTimeout(timer));
 }
 
 /**

@@ -67,6 +67,25 @@ export function busContract(name: string, create: (n: number) => Promise<BusNode
       assert.equal(await bus(last()).send('nope-not-an-id', 'x', false), 'gone');
     });
 
+    it('many requests at once for connections on several nodes (some unknown): each gets its own answer, in order per connection', async () => {
+      const held = [];
+      for (let i = 0; i < 8; i++) held.push(await on(i % n));
+      const calls: Array<Promise<string>> = [];
+      for (let k = 0; k < 20; k++) {
+        for (const h of held) calls.push(bus(last()).send(h.id, `m${k}`, false));
+        calls.push(bus(last()).send(`unknown-${k}`, 'x', false));
+      }
+      const infos = Promise.all(held.map((h) => bus(last()).info(h.id)));
+      const answers = await Promise.all(calls);
+      answers.forEach((a, i) => assert.equal(a, i % (held.length + 1) === held.length ? 'gone' : 'ok', `answer ${i}`));
+      assert.deepEqual((await infos).map((r) => r?.id), held.map((h) => h.id));
+      for (const h of held) {
+        const got = [];
+        for (let k = 0; k < 20; k++) got.push((await h.c.next()).text);
+        assert.deepEqual(got, Array.from({ length: 20 }, (_, k) => `m${k}`));
+      }
+    });
+
     it('send by id: `full` when the recipient cannot take more', async () => {
       const a = await on(0);
       (a.c.ws as any)._socket.pause();
