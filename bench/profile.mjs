@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// node bench/profile.mjs push|echo|cluster-push [--metrics] [--baseline] [--seconds N] [--rate R] [--top N]
+// node bench/profile.mjs push|echo|cluster-push|cluster-handshakes [--metrics] [--baseline] [--seconds N] [--rate R] [--top N]
 // Runs one server under `node --cpu-prof` with the scenario's paced load (the same load
 // generator as the bench), and prints where the server's CPU goes during the measured window
 // only (startup and connecting are cut out): the top frames by self time, and by file, in µs
@@ -71,6 +71,24 @@ setups['cluster-push'] = {
     const n = res.reduce((a, r) => a + (r.statuses[200] ?? 0), 0);
     console.log(`process CPU per request: ${setup.pids.map((p, i) => `${setup.names[i]} ${((cpuMicros(p) - c0[i]) / n).toFixed(1)} µs`).join(', ')}; ${(n / seconds).toFixed(0)} req/s`);
     return { t0, t1: monoUs(), cpu: cpuMicros(setup.pid) - c0[1], n };
+  },
+};
+
+// cluster-handshakes: 5,000 clients opened on node A of a 2-node cluster (a registry write before each 101).
+setups['cluster-handshakes'] = {
+  rate: 0,
+  async start() {
+    const s = await startSetup('cluster', { nodeArgs });
+    return { ...s, pid: s.pids[0], names: ['A (takes the handshakes)', 'B (idle)', 'redis'] };
+  },
+  async load(setup, lg) {
+    const [A] = setup.nodes;
+    await lg.connect(A.url, 200);
+    const [t0, c0] = [monoUs(), setup.pids.map(cpuMicros)];
+    const n = 5000;
+    await lg.connect(A.url, n);
+    console.log(`process CPU per handshake: ${setup.pids.map((p, i) => `${setup.names[i]} ${((cpuMicros(p) - c0[i]) / n).toFixed(1)} µs`).join(', ')}`);
+    return { t0, t1: monoUs(), cpu: cpuMicros(setup.pid) - c0[0], n };
   },
 };
 

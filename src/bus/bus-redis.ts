@@ -33,6 +33,8 @@ interface Fan {
   replies: Map<string, unknown>;
   /** Nodes whose reply is still awaited (set once the fan-out script answered). */
   waiting: Set<string> | undefined;
+  /** Nodes that died or left while their reply was awaited. */
+  lost: Set<string>;
   done: () => void;
 }
 
@@ -387,7 +389,7 @@ export class RedisBus implements Bus {
     const rid = ++this.rid;
     let done!: () => void;
     const finished = new Promise<void>((resolve) => (done = resolve));
-    const p: Fan = { kind: 'fan', replies: new Map(), waiting: undefined, done };
+    const p: Fan = { kind: 'fan', replies: new Map(), waiting: undefined, lost: new Set(), done };
     this.pending.set(rid, p);
     try {
       // A close removes its members from the indexes as it goes: who was a member is read before
@@ -415,7 +417,9 @@ export class RedisBus implements Bus {
         await Promise.race([finished, new Promise<void>((resolve) => (timer = setTimeout(resolve, Math.max(0, deadline - Date.now()))))]);
         clearTimeout(timer);
       }
-      const silent = new Set([...p.waiting, ...suspect]);
+      // A node that died while we waited may have delivered or not: its members are unknown for a
+      // send. For a close they count as closed (the death closed them; the reaper runs $disconnect).
+      const silent = new Set([...p.waiting, ...suspect, ...(type === FrameType.FANOUT_SEND ? p.lost : [])]);
       const except = sel.except;
       const named = before;
       const inSilence = named === undefined ? this.membersOn(sel, silent) : Promise.resolve([...named].filter(([, n]) => silent.has(n)).map(([id]) => id));
@@ -428,16 +432,23 @@ export class RedisBus implements Bus {
     }
   }
 
-  /** The selector's members held by `nodes`, from the Redis indexes (to name them unknown/gone). */
+  /**
+   * The selector's members held by `nodes` (to name them unknown/gone): from the Redis indexes, and
+   * from the ghost hashes of nodes reaped meanwhile (the reaper takes their entries out of the indexes).
+   */
   private async membersOn(sel: Selector, nodes: Set<string>): Promise<string[]> {
     if (nodes.size === 0) return [];
     const k = this.node.keys;
     const c = this.node.cmd;
+    const ghosts = Promise.all([...nodes].map((n) => command<Record<string, string> | null>(c, ['HGETALL', k.ghost(n)], this.T)));
+    let live: string[];
     if ('all' in sel) {
       const lists = await Promise.all([...nodes].map((n) => command<string[]>(c, ['SMEMBERS', k.node(n)], this.T)));
-      return lists.flat().map(String);
-    }
-    return [...(await this.ownersOf(sel))].filter(([, n]) => nodes.has(n)).map(([id]) => id);
+      live = lists.flat().map(String);
+    } else live = [...(await this.ownersOf(sel))].filter(([, n]) => nodes.has(n)).map(([id]) => id);
+    const out = new Set(live);
+    for (const h of await ghosts) for (const [id, v] of Object.entries(h ?? {})) if (ghostMatches(sel, String(v))) out.add(id);
+    return [...out];
   }
 
   /** A principal's or group's members and the node holding each, from the Redis indexes. */
@@ -482,7 +493,10 @@ export class RedisBus implements Bus {
     for (const p of this.pending.values()) {
       if (p.kind === 'one') {
         if (p.node === node) p.settle(GONE);
-      } else if (p.waiting?.delete(node) && p.waiting.size === 0) p.done();
+      } else if (p.waiting?.delete(node)) {
+        p.lost.add(node);
+        if (p.waiting.size === 0) p.done();
+      }
     }
   }
 
@@ -551,6 +565,19 @@ const OPERATION: Partial<Record<FrameType, BusOperation>> = {
   [FrameType.JOIN]: 'join',
   [FrameType.LEAVE]: 'leave',
 };
+
+/** Whether a ghost entry (JSON [principal, groupsJson] of a reaped connection) is a member of the selector. */
+function ghostMatches(sel: Selector, entry: string): boolean {
+  if ('all' in sel) return true;
+  try {
+    const [principal, groups] = JSON.parse(entry) as [string, string];
+    if ('principal' in sel) return principal === sel.principal;
+    if ('group' in sel) return groups !== '' && (JSON.parse(groups) as string[]).includes(sel.group);
+  } catch {
+    // a malformed entry names nobody
+  }
+  return false;
+}
 
 function outcomeOf(err: unknown): BusOutcome {
   if (err instanceof BusOverloaded) return 'overloaded';

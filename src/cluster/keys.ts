@@ -61,6 +61,13 @@ export class StageKeys {
   dead(n: string): string {
     return this.base + 'dead:' + n;
   }
+  /**
+   * Hash of a reaped node's connections (id → JSON [principal, groupsJson]), kept a short while so a
+   * fan-out that was waiting on the node can still name its members (their fate is unknown).
+   */
+  ghost(n: string): string {
+    return this.base + 'ghost:' + n;
+  }
   /** Reaper lock for a dead node. */
   reap(n: string): string {
     return this.base + 'reap:' + n;

@@ -79,7 +79,7 @@ export class Reaper {
     const announce = encodeFrame(FrameType.NODE_DEAD, { node: x, from: me });
     for (;;) {
       if (this.stopped) return;
-      const [n, done] = await runScript<[number, number]>(node.cmd, REAP_BATCH, k.seq, [k.base, x, String(this.o.batchSize ?? 500), me, announce], config.requestTimeoutMs);
+      const [n, done] = await runScript<[number, number]>(node.cmd, REAP_BATCH, k.seq, [k.base, x, String(this.o.batchSize ?? 500), me, announce, String(ghostMs(config))], config.requestTimeoutMs);
       if (Number(n) < 0) return; // lost the lock
       if (Number(done) === 1) {
         this.reaped++;
@@ -90,4 +90,9 @@ export class Reaper {
       await command(node.cmd, ['PEXPIRE', k.reap(x), String(lockMs)], config.requestTimeoutMs);
     }
   }
+}
+
+/** How long a reaped node's ghost hash stays: well past any fan-out that could have been waiting on it. */
+export function ghostMs(c: ClusterConfig): number {
+  return Math.max(60_000, 10 * c.requestTimeoutMs);
 }

@@ -272,10 +272,11 @@ return out
 );
 
 /**
- * reap_batch(B, node, batchSize, me, nodeDeadFrame) → {reaped, done}; reaped -1 when `me` no longer
- * holds the reap lock. Tombstones the node, takes up to batchSize of its connections out of every
- * index and appends each record to the disconnects stream, atomically; when none is left, removes
- * the node and announces NODE_DEAD on the control channel.
+ * reap_batch(B, node, batchSize, me, nodeDeadFrame, ghostMs) → {reaped, done}; reaped -1 when `me` no
+ * longer holds the reap lock. Tombstones the node, takes up to batchSize of its connections out of
+ * every index, appends each record to the disconnects stream and names it in the node's ghost hash
+ * (expiring after ghostMs), atomically; when none is left, removes the node and announces NODE_DEAD
+ * on the control channel.
  */
 export const REAP_BATCH = script(
   'reap_batch',
@@ -294,10 +295,12 @@ for _, id in ipairs(ids) do
       unindex(id, rec)
       redis.call('DEL', ck)
       redis.call('XADD', B .. 'disconnects', '*', 'id', id, unpack(a))
+      redis.call('HSET', B .. 'ghost:' .. node, id, cjson.encode({rec.p or '', rec.g or ''}))
       n = n + 1
     end
   end
 end
+if n > 0 then redis.call('PEXPIRE', B .. 'ghost:' .. node, tonumber(ARGV[6])) end
 if redis.call('SCARD', B .. 'n:' .. node) == 0 then
   redis.call('ZREM', B .. 'nodes', node)
   redis.call('DEL', B .. 'node:' .. node .. ':info', B .. 'reap:' .. node)

@@ -5,7 +5,7 @@ import { member, StageKeys } from '../../src/cluster/keys.js';
  * Checks the cluster's Redis invariants for one stage and returns the violations (empty = clean):
  * every id in `all` has its record, a `loc` entry and membership in the set of a node present in
  * `nodes`; every id in a principal or group index is in `all` and its record names that principal
- * or group; no record exists without an `all` entry.
+ * or group; no record exists without an `all` entry; a reaped node's ghost hash expires.
  */
 export async function auditRedis(url: string, o: { keyPrefix?: string; apiId?: string; stage?: string } = {}): Promise<string[]> {
   const k = new StageKeys(o.keyPrefix ?? 'sb', o.apiId ?? 'api', o.stage ?? 'dev');
@@ -51,6 +51,8 @@ export async function auditRedis(url: string, o: { keyPrefix?: string; apiId?: s
         }
       }
     }
+    // A reaped node's ghost hash only serves fan-outs that were waiting on it: it must expire.
+    for (const key of await scan(esc + 'ghost:*')) if (Number(await c.sendCommand(['PTTL', key])) < 0) bad.push(`${key} never expires`);
   } finally {
     await c.close();
   }

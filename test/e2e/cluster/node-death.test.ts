@@ -70,6 +70,29 @@ describe('cluster: node death', () => {
     assert.deepEqual(await auditRedis(redis.url, { apiId: 'switchboard' }), []);
   });
 
+  it('SIGKILL during a group send: the dead node\'s members are named unknown, also when it is reaped before the send gives up on it', async () => {
+    // A request deadline longer than lease + reaper: the send is still waiting for A when A is reaped.
+    await cluster.close();
+    cluster = await startProcessCluster({ size: 3, redisUrl: redis.url, config: { routes: rec.routes() as any }, cluster: { requestTimeoutMs: 4000 } });
+    const [A, B, C] = cluster.nodes as [GatewayProcess, GatewayProcess, GatewayProcess];
+    const onA = [await connect(A, 'group=gk'), await connect(A, 'group=gk')];
+    const onB = await connect(B, 'group=gk');
+    const onC = await connect(C, 'group=gk');
+    cluster.signal(0, 'SIGKILL');
+    await A.exited;
+    // Sent at once: A's lease still runs, so the send waits for A, which is reaped meanwhile.
+    const res = await call(target(B), 'POST', '/@groups/gk', 'to the group');
+    assert.equal(res.status, 200);
+    const body = res.json() as { sent: number; failed: Array<{ connectionId: string; reason: string }> };
+    assert.equal(body.sent, 2);
+    assert.deepEqual(body.failed.map((f) => f.connectionId).sort(), onA.map((a) => a.id).sort());
+    for (const f of body.failed) assert.equal(f.reason, 'unknown', 'A may have delivered before it died');
+    assert.equal((await onB.client.next()).text, 'to the group');
+    assert.equal((await onC.client.next()).text, 'to the group');
+    await until(() => onA.every((l) => disconnectsOf(l.id).length === 1), '$disconnect of each lost connection', 5000);
+    assert.deepEqual(await auditRedis(redis.url, { apiId: 'switchboard' }), []);
+  });
+
   it('SIGSTOP: 503 within the request deadline and never 410 before deadAfterMs; on SIGCONT the node closes its clients without a second $disconnect', async () => {
     const [A, B, C] = cluster.nodes as [GatewayProcess, GatewayProcess, GatewayProcess];
     const frozen = await connect(A);
