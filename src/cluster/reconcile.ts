@@ -51,11 +51,18 @@ export async function rebuild(o: ReconcileOptions): Promise<void> {
     registry.pendingRemovals.clear(); // their records went with the data
     registry.dirty.clear();
     const window = String(2 * config.leaseMs);
+    // 200 records at a time: they go out as one script run, and the rebuild window is renewed between.
     let n = 0;
+    let chunk: Array<Promise<number>> = [];
     for (const rec of o.records()) {
-      if (n++ % 200 === 0) await command(node.cmd, ['SET', node.keys.rebuild, '1', 'PX', window], config.requestTimeoutMs);
-      await registry.project(rec, registry.seqs.get(rec.id) ?? rec.seq);
+      if (n++ % 200 === 0) {
+        await Promise.all(chunk);
+        chunk = [];
+        await command(node.cmd, ['SET', node.keys.rebuild, '1', 'PX', window], config.requestTimeoutMs);
+      }
+      chunk.push(registry.project(rec, registry.seqs.get(rec.id) ?? rec.seq));
     }
+    await Promise.all(chunk);
   } finally {
     registry.rebuilding = false;
   }

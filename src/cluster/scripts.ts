@@ -43,36 +43,56 @@ function script(name: string, body: string): Script {
 }
 
 /**
- * conn_add(B, id, node, seq|'', principal|'', groupsJson|'', field, value, …) → seq.
- * Replaces any earlier record of the id; a given seq (re-projection) keeps the listing order and
- * raises the counter to it.
+ * The body of conn_add as a Lua function over ARGV[o..e]: id, node, seq|'', principal|'',
+ * groupsJson|'', field, value, … Replaces any earlier record of the id; a given seq (re-projection)
+ * keeps the listing order and raises the counter to it. Returns the seq.
  */
-export const CONN_ADD = script(
-  'conn_add',
-  `
-local id, node = ARGV[2], ARGV[3]
-local ck = B .. 'c:' .. id
-local old = redis.call('HGETALL', ck)
-if #old > 0 then unindex(id, totable(old)); redis.call('DEL', ck) end
-local s
-if ARGV[4] ~= '' then
-  s = tonumber(ARGV[4])
-  local cur = tonumber(redis.call('GET', B .. 'seq') or '0')
-  if cur < s then redis.call('SET', B .. 'seq', s) end
-else
-  s = redis.call('INCR', B .. 'seq')
+const ADD_FUNCTION = `
+local function add(o, e)
+  local id, node, seq, principal, groups = ARGV[o], ARGV[o + 1], ARGV[o + 2], ARGV[o + 3], ARGV[o + 4]
+  local ck = B .. 'c:' .. id
+  local old = redis.call('HGETALL', ck)
+  if #old > 0 then unindex(id, totable(old)); redis.call('DEL', ck) end
+  local s
+  if seq ~= '' then
+    s = tonumber(seq)
+    local cur = tonumber(redis.call('GET', B .. 'seq') or '0')
+    if cur < s then redis.call('SET', B .. 'seq', s) end
+  else
+    s = redis.call('INCR', B .. 'seq')
+  end
+  local f = {'n', node, 's', s}
+  for i = o + 5, e, 2 do f[#f + 1] = ARGV[i]; f[#f + 1] = ARGV[i + 1] end
+  if principal ~= '' then f[#f + 1] = 'p'; f[#f + 1] = principal end
+  if groups ~= '' then f[#f + 1] = 'g'; f[#f + 1] = groups end
+  redis.call('HSET', ck, unpack(f))
+  redis.call('HSET', B .. 'loc', id, node)
+  redis.call('ZADD', B .. 'all', s, id)
+  redis.call('SADD', B .. 'n:' .. node, id)
+  if principal ~= '' then redis.call('ZADD', B .. 'p:' .. mk(principal), s, id) end
+  if groups ~= '' then for _, g in ipairs(cjson.decode(groups)) do redis.call('ZADD', B .. 'g:' .. mk(g), s, id) end end
+  return s
 end
-local f = {'n', node, 's', s}
-for i = 7, #ARGV, 2 do f[#f + 1] = ARGV[i]; f[#f + 1] = ARGV[i + 1] end
-if ARGV[5] ~= '' then f[#f + 1] = 'p'; f[#f + 1] = ARGV[5] end
-if ARGV[6] ~= '' then f[#f + 1] = 'g'; f[#f + 1] = ARGV[6] end
-redis.call('HSET', ck, unpack(f))
-redis.call('HSET', B .. 'loc', id, node)
-redis.call('ZADD', B .. 'all', s, id)
-redis.call('SADD', B .. 'n:' .. node, id)
-if ARGV[5] ~= '' then redis.call('ZADD', B .. 'p:' .. mk(ARGV[5]), s, id) end
-if ARGV[6] ~= '' then for _, g in ipairs(cjson.decode(ARGV[6])) do redis.call('ZADD', B .. 'g:' .. mk(g), s, id) end end
-return s
+`;
+
+/** conn_add(B, id, node, seq|'', principal|'', groupsJson|'', field, value, …) → seq (see ADD_FUNCTION). */
+export const CONN_ADD = script('conn_add', ADD_FUNCTION + 'return add(2, #ARGV)\n');
+
+/**
+ * conn_add_many(B, count, id, node, …, count, id, node, …) → {seq, …}: conn_add for several
+ * records, each given as the number of its arguments followed by conn_add's arguments.
+ */
+export const CONN_ADD_MANY = script(
+  'conn_add_many',
+  ADD_FUNCTION +
+    `
+local out, i = {}, 2
+while i <= #ARGV do
+  local n = tonumber(ARGV[i])
+  out[#out + 1] = add(i + 1, i + n)
+  i = i + n + 1
+end
+return out
 `,
 );
 

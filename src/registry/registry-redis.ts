@@ -1,9 +1,19 @@
 import type { Identity } from '../connection/connection.js';
 import type { ClusterNode } from '../cluster/node.js';
 import { NOOP_CLUSTER_OBSERVER, type ClusterObserver, type RegistryOperation } from '../cluster/observer.js';
-import { command, CONN_ADD, pairsOf, CONN_REMOVE, JOIN, LEAVE, runScript, SET_PRINCIPAL } from '../cluster/scripts.js';
+import { command, CONN_ADD, CONN_ADD_MANY, pairsOf, CONN_REMOVE, JOIN, LEAVE, runScript, SET_PRINCIPAL } from '../cluster/scripts.js';
 import { InvalidCursor, RegistryUnavailable, type ConnectionListing, type ConnectionRecord, type ListPage, type ListQuery, type Registry } from '../registry/registry.js';
 export { RegistryUnavailable };
+
+/** A record write waiting for the next script run. */
+interface PendingWrite {
+  args: string[];
+  resolve: (seq: number) => void;
+  reject: (err: unknown) => void;
+}
+
+/** Records per conn_add_many run: bounds how long one script holds Redis. */
+const WRITE_BATCH_MAX = 200;
 
 export interface RedisRegistryOptions {
   node: ClusterNode;
@@ -36,6 +46,10 @@ export class RedisRegistry implements Registry {
   readonly dirty = new Set<string>();
   /** Set while reconcile re-projects (lookups elsewhere answer 503 through the rebuild key). */
   rebuilding = false;
+  /** Record writes gathered during this event-loop turn, sent as one script run. */
+  private writeQueue: PendingWrite[] = [];
+  /** Writes not yet answered, by connection id: a removal waits for them (it must not overtake). */
+  private readonly writing = new Map<string, Promise<number>>();
 
   constructor(o: RedisRegistryOptions) {
     this.node = o.node;
@@ -117,7 +131,7 @@ export class RedisRegistry implements Registry {
     const k = this.node.keys;
     // The record names its node; a node fenced and rejoined under a new id re-homes the records of its old id.
     const owner = rec.nodeId !== '' && !this.node.formerIds.has(rec.nodeId) ? rec.nodeId : this.node.nodeId;
-    const args: string[] = [k.base, rec.id, owner, seq === undefined ? '' : String(seq), rec.principalId ?? '', rec.groups && rec.groups.length > 0 ? JSON.stringify(rec.groups) : ''];
+    const args: string[] = [rec.id, owner, seq === undefined ? '' : String(seq), rec.principalId ?? '', rec.groups && rec.groups.length > 0 ? JSON.stringify(rec.groups) : ''];
     const id = rec.identity;
     args.push('ca', String(rec.connectedAt), 'ip', id.sourceIp);
     if (id.userAgent !== undefined) args.push('ua', id.userAgent);
@@ -126,13 +140,54 @@ export class RedisRegistry implements Registry {
     if (id.user !== undefined) args.push('us', id.user);
     if (rec.domainName !== undefined) args.push('d', rec.domainName);
     if (rec.authorizer !== undefined) args.push('a', JSON.stringify(rec.authorizer));
-    const s = Number(await runScript<number>(this.node.cmd, CONN_ADD, k.seq, args, this.timeoutMs));
-    this.seqs.set(rec.id, s);
-    this.dirty.delete(rec.id);
-    return s;
+    const written = this.queueRecord(args);
+    this.writing.set(rec.id, written);
+    try {
+      const s = await written;
+      this.seqs.set(rec.id, s);
+      this.dirty.delete(rec.id);
+      return s;
+    } finally {
+      if (this.writing.get(rec.id) === written) this.writing.delete(rec.id);
+    }
+  }
+
+  /** Queues one conn_add (its arguments after the key base); the records of one turn go in one script run. */
+  private queueRecord(args: string[]): Promise<number> {
+    return new Promise((resolve, reject) => {
+      if (this.writeQueue.push({ args, resolve, reject }) === 1) setImmediate(this.flushWrites);
+    });
+  }
+
+  private readonly flushWrites = (): void => {
+    const queue = this.writeQueue;
+    this.writeQueue = [];
+    for (let i = 0; i < queue.length; i += WRITE_BATCH_MAX) this.writeBatch(queue.length <= WRITE_BATCH_MAX ? queue : queue.slice(i, i + WRITE_BATCH_MAX));
+  };
+
+  private writeBatch(batch: PendingWrite[]): void {
+    const k = this.node.keys;
+    if (batch.length === 1) {
+      const w = batch[0]!;
+      runScript<number>(this.node.cmd, CONN_ADD, k.seq, [k.base, ...w.args], this.timeoutMs).then((s) => w.resolve(Number(s)), w.reject);
+      return;
+    }
+    const args = [k.base];
+    for (const w of batch) args.push(String(w.args.length), ...w.args);
+    runScript<number[]>(this.node.cmd, CONN_ADD_MANY, k.seq, args, this.timeoutMs).then(
+      (seqs) =>
+        batch.forEach((w, i) => {
+          if (seqs[i] === undefined) w.reject(new Error(`conn_add_many answered ${seqs.length} seqs for ${batch.length} records`));
+          else w.resolve(Number(seqs[i]));
+        }),
+      (err: unknown) => {
+        for (const w of batch) w.reject(err);
+      },
+    );
   }
 
   private async removeOwned(id: string): Promise<boolean> {
+    await this.writing.get(id)?.catch(() => {});
     const owned = this.seqs.delete(id) || this.dirty.has(id);
     this.dirty.delete(id);
     if (!this.node.available()) {

@@ -50,6 +50,21 @@ export function registryContract(name: string, create: () => Registry | Promise<
       assert.equal(await r.remove('never-there'), false);
     });
 
+    it('many adds at once: each record is kept whole with its principal and groups, in the order of adding; a remove made while its add is under way still removes it', async () => {
+      const ids = Array.from({ length: 450 }, (_, i) => `many${String(i).padStart(3, '0')}`);
+      const adds = ids.map((id, i) => r.add(record(id, i % 2 === 0 ? 'even' : undefined, { groups: i % 3 === 0 ? ['third'] : undefined })));
+      const removed = r.remove(ids[7]!);
+      await Promise.all(adds);
+      assert.equal(await removed, true, 'the remove claims the connection it overtook');
+      const kept = ids.filter((_, i) => i !== 7);
+      assert.equal(await r.count(), kept.length);
+      assert.deepEqual(await listIds(r), kept);
+      assert.deepEqual(await listIds(r, { principal: 'even' }), kept.filter((id) => Number(id.slice(4)) % 2 === 0));
+      assert.deepEqual(await listIds(r, { group: 'third' }), kept.filter((id) => Number(id.slice(4)) % 3 === 0));
+      assert.equal(await r.get(ids[7]!), undefined);
+      assert.equal((await r.get(ids[449]!))?.nodeId, 'n1');
+    });
+
     it('concurrent removes of one connection: exactly one claims it', async () => {
       await r.add(record('x'));
       const claims = await Promise.all([r.remove('x'), r.remove('x'), r.remove('x')]);
