@@ -57,7 +57,9 @@ function save() {
   try {
     latest = JSON.parse(readFileSync(path.join(results, 'latest.json'), 'utf8'));
   } catch {}
-  const merged = { ...latest.scenarios, ...Object.fromEntries(Object.entries(run.scenarios).map(([k, v]) => [k, { ...v, date: run.date, commit: run.commit }])) };
+  // A scenario this run did not measure (skipped: e.g. one that runs by name only) keeps its earlier figures.
+  const measured = Object.entries(run.scenarios).filter(([k, v]) => !(v.skipped && latest.scenarios?.[k] && !latest.scenarios[k].skipped));
+  const merged = { ...latest.scenarios, ...Object.fromEntries(measured.map(([k, v]) => [k, { ...v, date: run.date, commit: run.commit }])) };
   latest.scenarios = Object.fromEntries(Object.entries(merged).sort(([a], [b]) => rank(a) - rank(b)));
   Object.assign(latest, { date: run.date, commit: run.commit, machine: run.machine, versions: run.versions, quick: run.quick });
   writeFileSync(path.join(results, 'latest.json'), JSON.stringify(latest, null, 2) + '\n');
