@@ -241,7 +241,7 @@ export class RedisBus implements Bus {
         return;
       default:
         if (h.from === this.node.nodeId && (f.type === FrameType.FANOUT_SEND || f.type === FrameType.FANOUT_CLOSE)) return; // our own fan-out: applied locally already
-        void this.serve(f);
+        this.serve(f);
     }
   }
 
@@ -264,7 +264,8 @@ export class RedisBus implements Bus {
     this.admit();
     const deadline = Date.now() + this.T;
     const rid = ++this.rid;
-    const frame = encodeFrame(type, { ...fields, rid, from: this.node.nodeId, ts: this.node.redisNow(), id }, payload);
+    // Object.assign, not a spread: JSON.stringify of a spread-built object takes about 3 times as long.
+    const frame = encodeFrame(type, Object.assign({ rid, from: this.node.nodeId, ts: this.node.redisNow(), id }, fields), payload);
     let settle!: (r: unknown) => void;
     const answered = new Promise<unknown>((resolve) => (settle = resolve));
     const p: Single = { kind: 'one', node: undefined, settle };
@@ -402,7 +403,7 @@ export class RedisBus implements Bus {
           throw busError(err);
         }
       }
-      const frame = encodeFrame(type, { ...fields, rid, from: this.node.nodeId, ts: this.node.redisNow(), sel }, payload);
+      const frame = encodeFrame(type, Object.assign({ rid, from: this.node.nodeId, ts: this.node.redisNow(), sel }, fields), payload);
       let res: [number, string[], string[], string[]];
       try {
         res = await runScript(this.node.cmd, FANOUT, this.node.keys.seq, [this.node.keys.base, String(this.deadAfterMs), frame, this.node.nodeId, this.node.inGrace() ? '1' : ''], this.T);
@@ -501,7 +502,7 @@ export class RedisBus implements Bus {
   }
 
   /** Executes a request addressed to this node and publishes the reply to its sender. */
-  private async serve(f: Frame): Promise<void> {
+  private serve(f: Frame): void {
     const h = f.header;
     const hub = this.hub;
     if (hub === undefined || h.from === undefined || h.rid === undefined) return;
@@ -515,43 +516,34 @@ export class RedisBus implements Bus {
       this.log('warn', 'stale-request', { from: h.from, ageMs: Math.round(this.node.redisNow() - h.ts) }, 'cluster: dropped a bus request older than its deadline');
       return;
     }
-    let r: unknown;
+    const from = h.from;
+    const answer = (r: unknown) => this.reply(from, encodeFrame(FrameType.REPLY, { rid: h.rid, from: this.node.nodeId, r }));
+    // The caller answers 500 (unconfirmed) at its deadline when this node fails to.
+    const failed = (err: unknown) => this.log('error', 'serve', { err: (err as Error).message }, 'cluster: a bus request failed on this node');
     try {
       switch (f.type) {
         case FrameType.SEND:
-          r = sendOutcome(hub.send({ id: h.id! }, f.payload, h.binary === true));
-          break;
+          return answer(sendOutcome(hub.send({ id: h.id! }, f.payload, h.binary === true)));
         case FrameType.CLOSE:
-          r = hub.close({ id: h.id! }, h.code ?? 1000, h.reason ?? '').closed > 0;
-          break;
+          return answer(hub.close({ id: h.id! }, h.code ?? 1000, h.reason ?? '').closed > 0);
         case FrameType.INFO:
-          r = hub.info(h.id!) ?? null;
-          break;
+          return answer(hub.info(h.id!) ?? null);
         case FrameType.INFO_BATCH:
-          r = Array.isArray(h.ids) ? h.ids.map((id) => hub.info(String(id)) ?? null) : [];
-          break;
+          return answer(Array.isArray(h.ids) ? h.ids.map((id) => hub.info(String(id)) ?? null) : []);
         case FrameType.JOIN:
-          r = await hub.join(h.id!, h.group!);
-          break;
+          return void hub.join(h.id!, h.group!).then(answer, failed);
         case FrameType.LEAVE:
-          await hub.leave(h.id!, h.group!);
-          r = true;
-          break;
+          return void hub.leave(h.id!, h.group!).then(() => answer(true), failed);
         case FrameType.FANOUT_SEND:
-          r = hub.send(h.sel as Selector, f.payload, h.binary === true);
-          break;
+          return answer(hub.send(h.sel as Selector, f.payload, h.binary === true));
         case FrameType.FANOUT_CLOSE:
-          r = hub.close(h.sel as Selector, h.code ?? 1000, h.reason ?? '');
-          break;
+          return answer(hub.close(h.sel as Selector, h.code ?? 1000, h.reason ?? ''));
         default:
           this.log('warn', 'bad-frame-type', { type: f.type }, 'cluster: dropped a bus frame of unknown type');
-          return;
       }
     } catch (err) {
-      this.log('error', 'serve', { err: (err as Error).message }, 'cluster: a bus request failed on this node');
-      return; // the caller answers 500 (unconfirmed) at its deadline
+      failed(err);
     }
-    this.reply(h.from, encodeFrame(FrameType.REPLY, { rid: h.rid, from: this.node.nodeId, r }));
   }
 }
 

@@ -196,9 +196,11 @@ export const ROUTE_MANY = script(
 local da, grace = tonumber(ARGV[2]), ARGV[3]
 local now, rebuilding
 local state, parts, owners, out = {}, {}, {}, {}
-for i = 4, #ARGV, 2 do
-  local id, frame = ARGV[i], ARGV[i + 1]
-  local node = redis.call('HGET', B .. 'loc', id)
+local ids = {}
+for i = 4, #ARGV, 2 do ids[#ids + 1] = ARGV[i] end
+local locs = redis.call('HMGET', B .. 'loc', unpack(ids))
+for j, id in ipairs(ids) do
+  local frame, node = ARGV[3 + 2 * j], locs[j]
   if not node then
     if rebuilding == nil then rebuilding = redis.call('EXISTS', B .. 'rebuild') == 1 or redis.call('EXISTS', B .. 'gen') == 0 end
     out[#out + 1] = {rebuilding and 'retry' or 'gone', '', 0}
@@ -214,7 +216,8 @@ for i = 4, #ARGV, 2 do
     if st == 'alive' then
       local p = parts[node]
       if p == nil then p = {string.char(1, 13)}; parts[node] = p; owners[#owners + 1] = node end
-      p[#p + 1] = struct.pack('>I4', #frame) .. frame
+      p[#p + 1] = struct.pack('>I4', #frame)
+      p[#p + 1] = frame
     end
     out[#out + 1] = {st == 'alive' and 'sent' or st, node, 0}
   end
