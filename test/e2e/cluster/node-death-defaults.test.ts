@@ -32,7 +32,7 @@ describe('cluster: node death with default timings', () => {
     await redis?.stop();
   });
 
-  it('SIGKILL: 503 while the lease runs, 410 from the survivor within 7 s, $disconnect once with 1006', async () => {
+  it('SIGKILL: 503 while the lease runs, 410 from the survivor within 7 s, $disconnect once with 1006', async (t) => {
     const [A, B] = cluster.nodes as [GatewayProcess, GatewayProcess];
     const client = await TestClient.connect(`${A.url}?tag=slow`);
     const id = await rec.idOf('slow');
@@ -45,12 +45,16 @@ describe('cluster: node death with default timings', () => {
     for (;;) {
       const res = await call(target(B), 'POST', `/@connections/${id}`, 'x');
       assert.notEqual(res.status, 200, 'a killed node’s connection never answers 200');
-      if (res.status === 410) break;
+      if (res.status === 410) {
+        t.diagnostic(`410 from the survivor ${Date.now() - killedAt} ms after the kill`);
+        break;
+      }
       assert.equal(res.status, 503, `only 503 before the lease runs out, got ${res.status}`);
       assert.ok(Date.now() - killedAt < 7000, 'no 410 within 7 s of the kill');
       await sleep(100);
     }
     await until(() => rec.of('$disconnect').some((e) => e.connectionId === id), '$disconnect of the lost connection', 7000 - (Date.now() - killedAt) + 2000);
+    t.diagnostic(`$disconnect (1006) run by the survivor ${Date.now() - killedAt} ms after the kill`);
     await sleep(DEFAULTS.reaperIntervalMs * 2);
     const runs = rec.of('$disconnect').filter((e) => e.connectionId === id);
     assert.deepEqual(runs.map((e) => e.disconnectStatusCode), [1006], 'exactly once, with 1006');

@@ -49,7 +49,7 @@ describe('cluster: Redis outages', () => {
   });
 
   for (const appendonly of [false, true]) {
-    it(`Redis killed and restarted (${appendonly ? 'with' : 'without'} its data): local work goes on, remote calls 503 at once, then everything is rebuilt`, async () => {
+    it(`Redis killed and restarted (${appendonly ? 'with' : 'without'} its data): local work goes on, remote calls 503 at once, then everything is rebuilt`, async (t) => {
       const { redis, rec, A, B } = await setup({ appendonly });
       const a1 = await connect(A, 'user=alice&group=g');
       const b1 = await connect(B, 'user=alice');
@@ -67,6 +67,7 @@ describe('cluster: Redis outages', () => {
       const t0 = Date.now();
       assert.equal((await call(target(B), 'POST', `/@connections/${a1.id}`, 'remote')).status, 503);
       assert.ok(Date.now() - t0 < FAST_CLUSTER.requestTimeoutMs / 2, 'answered at once, not after a timeout');
+      t.diagnostic(`remote POST during the outage: 503 in ${Date.now() - t0} ms`);
       assert.equal((await call(target(A), 'POST', '/@principals/alice', 'fan')).status, 503);
       assert.equal((await call(target(B), 'GET', '/@connections')).status, 503);
       await a1.client.expectSilence(100); // nothing of the refused fan-out was delivered
@@ -76,6 +77,7 @@ describe('cluster: Redis outages', () => {
       await until(() => rec.of('$disconnect').some((e) => e.connectionId === goner.id), '$disconnect during the outage', 10_000);
 
       await redis.restart();
+      const restartedAt = Date.now();
       // Recovery: within 2 s listing returns exactly the open connections, with the old cursor still valid.
       const deadline = Date.now() + 3000;
       let ids: string[] = [];
@@ -89,6 +91,7 @@ describe('cluster: Redis outages', () => {
         await sleep(50);
       }
       assert.deepEqual(ids, [a1.id, b1.id].sort());
+      t.diagnostic(`listing complete again ${Date.now() - restartedAt} ms after Redis came back`);
       // Each node reconnects on its own: A may still answer 503 (never anything else) for a moment.
       assert.equal((await answered(() => call(target(A), 'GET', `/@connections?nextToken=${encodeURIComponent(firstPage.nextToken)}`))).status, 200);
       const alice = (await call(target(B), 'GET', '/@principals/alice/connections')).json().items.map((i: any) => i.connectionId).sort();
