@@ -1,5 +1,6 @@
 import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import type { Counters } from './counters.js';
+import { countOpenFds } from './fd-watch.js';
 
 /** A route as the metrics see it: its config-defined key and its integration type (both bounded). */
 export interface MetricsRoute {
@@ -236,6 +237,20 @@ export class PromMetrics implements Metrics {
     // Its event-loop monitor is the only one (a timer firing every `eventLoopMonitoringPrecision`
     // ms, waking an idle process): switchboard_event_loop_lag_seconds below reads its figures.
     collectDefaultMetrics({ register: registry, prefix: 'switchboard_', eventLoopMonitoringPrecision: LOOP_RESOLUTION_MS });
+    // prom-client lists /proc/self/fd on every scrape, which grows with the connections (milliseconds
+    // at 20,000): the same gauge, counted by one stat where the kernel allows it.
+    if (registry.getSingleMetric('switchboard_process_open_fds') !== undefined) {
+      registry.removeSingleMetric('switchboard_process_open_fds');
+      new Gauge({
+        name: 'switchboard_process_open_fds',
+        help: 'Number of open file descriptors.',
+        registers,
+        collect() {
+          const n = countOpenFds();
+          if (n !== undefined) this.set(n);
+        },
+      });
+    }
     const one = (value: number): Sample[] => [{ labels: {}, value }];
 
     // AWS's WebSocket metric set, under AWS's names (CloudWatch dashboards translate one to one).

@@ -93,6 +93,16 @@ describe('admin listener: metrics move with real traffic', () => {
     assert.equal(closed.get('MessageCount') - before.get('MessageCount'), 2);
   });
 
+  it('process_open_fds counts the descriptors: 30 more clients, 60 more sockets (both ends live in this process)', async () => {
+    const before = (await scrape(gw, TOKEN)).get('switchboard_process_open_fds');
+    assert.ok(before > 3, `open descriptors ${before}`);
+    const clients = await Promise.all(Array.from({ length: 30 }, () => TestClient.connect(`${gw.url}?token=alice-token`)));
+    // The test's client sockets live in this process too: 30 on each side.
+    const grown = (await scrape(gw, TOKEN)).get('switchboard_process_open_fds') - before;
+    assert.ok(grown >= 60 && grown <= 66, `descriptors grew by ${grown}`);
+    for (const c of clients) c.ws.terminate();
+  });
+
   it('integration error and execution error (timeout), by route', async () => {
     const c = await TestClient.connect(`${gw.url}?token=alice-token`);
     const before = await scrape(gw, TOKEN);
