@@ -322,13 +322,14 @@ export class PromMetrics implements Metrics {
     ];
     new Gauge({
       name: 'switchboard_event_loop_lag_seconds',
-      help: 'Event-loop delay since the last scrape, by quantile (p50, p99, max).',
+      help: 'Event-loop delay since the last scrape, by quantile (p50, p99, max): how late the monitor\'s timer fired (an idle process shows about 0).',
       labelNames: ['quantile'],
       registers,
       async collect() {
         for (const [quantile, gauge] of quantiles) {
-          const v = gauge === undefined ? 0 : ((await gauge.get()).values[0]?.value ?? 0);
-          this.set({ quantile }, Number.isFinite(v) ? v : 0);
+          // Node's histogram records the whole interval between the monitor's ticks: the delay is what exceeds the resolution.
+          const v = gauge === undefined ? 0 : ((await gauge.get()).values[0]?.value ?? 0) - LOOP_RESOLUTION_MS / 1000;
+          this.set({ quantile }, Number.isFinite(v) && v > 0 ? v : 0);
         }
       },
     });
