@@ -407,7 +407,7 @@ export class SigV4Verifier {
   private payloadFor(req: SignedRequest, shaSigned: boolean, sha: string | undefined): Uint8Array | object | undefined | null {
     if (sha === undefined) return req.body.byteLength > 0 ? req.body : undefined;
     if (sha === UNSIGNED_PAYLOAD) return shaSigned ? undefined : UNSIGNED_BODY_MARKER;
-    const actual = createHash('sha256').update(req.body).digest('hex');
+    const actual = sha256Hex(req.body);
     if (!sameSecret(sha, actual)) return null;
     return shaSigned ? undefined : req.body;
   }
