@@ -24,7 +24,10 @@ function adminUrl(n: GatewayProcess): string {
   return m[1]!;
 }
 async function scrape(n: GatewayProcess): Promise<Scrape> {
-  const res = await fetch(`${adminUrl(n)}/metrics`, { headers: { authorization: `Bearer ${TOKEN}` } });
+  const get = () => fetch(`${adminUrl(n)}/metrics`, { headers: { authorization: `Bearer ${TOKEN}` } });
+  // Once more on a network error: a kept-alive socket can meet the server's keep-alive timeout
+  // (5 s idle) just as it is reused, which fetch reports as "fetch failed".
+  const res = await get().catch(get);
   assert.equal(res.status, 200);
   return new Scrape(await res.text());
 }
@@ -75,10 +78,10 @@ describe('cluster: metrics and readiness on the admin listener', () => {
     assert.ok(moved('fanOut', 'ok') >= 1, 'fanOut ok');
     assert.ok(moved('send', 'gone') >= 1, 'send gone');
     assert.ok(count(s, 'switchboard_registry_latency_ms', { operation: 'list', outcome: 'ok' }) > count(before, 'switchboard_registry_latency_ms', { operation: 'list', outcome: 'ok' }));
-    // The owner wrote the record (add) and removed it (remove).
-    const sa = await scrape(A);
-    assert.ok(count(sa, 'switchboard_registry_latency_ms', { operation: 'add', outcome: 'ok' }) >= 1);
-    assert.ok(count(sa, 'switchboard_registry_latency_ms', { operation: 'remove', outcome: 'ok' }) >= 1);
+    // The owner wrote the record (add) and removed it (remove). The 410 can come from the owner
+    // (the socket is gone) before its removal from Redis has been answered: wait for it.
+    await untilAsync(async () => count(await scrape(A), 'switchboard_registry_latency_ms', { operation: 'remove', outcome: 'ok' }) >= 1, 'the owner\'s registry remove', 10_000);
+    assert.ok(count(await scrape(A), 'switchboard_registry_latency_ms', { operation: 'add', outcome: 'ok' }) >= 1);
     // Low cardinality: no connection id ever appears in a label.
     assert.ok(!s.text.includes(a.id));
   });
@@ -142,7 +145,10 @@ describe('cluster: metrics and readiness on the admin listener', () => {
     await C.exited;
     // The survivors came back from the previous test's Redis restart moments ago: they judge no peer
     // dead before their reaper grace (2 × leaseMs of steady connection), then the lease must run out.
-    const bound = 3 * FAST_CLUSTER.leaseMs + FAST_CLUSTER.reaperIntervalMs + 5000;
+    // An eventual outcome, not a timing promise (node-death tests hold the times): on a loaded
+    // machine a survivor's heartbeat can run late, its Redis link is marked down, and its grace
+    // starts over before it may judge anyone.
+    const bound = 3 * FAST_CLUSTER.leaseMs + FAST_CLUSTER.reaperIntervalMs + 15_000;
     await untilAsync(async () => (await total('switchboard_cluster_nodes_reaped_total')) === reaped0 + 1, 'one node reaped', bound);
     await untilAsync(async () => (await total('switchboard_cluster_dead_disconnects_total')) === ran0 + lost.length, 'a $disconnect per lost connection', bound);
     assert.deepEqual(lost.map((l) => rec.of('$disconnect').filter((e) => e.connectionId === l.id).map((e) => e.disconnectStatusCode)), [[1006], [1006]]);
