@@ -519,39 +519,46 @@ export class RedisBus implements Bus {
       this.log('warn', 'stale-request', { from: h.from, ageMs: Math.round(this.node.redisNow() - h.ts) }, 'cluster: dropped a bus request older than its deadline');
       return;
     }
-    const from = h.from;
-    // A close's reply goes out at once: the index removals its closes queue a moment later would
-    // otherwise go to Redis ahead of it (10,000 of them for a large principal).
-    const answer = isClose
-      ? (r: unknown) => void this.publishReply(from, encodeFrame(FrameType.REPLY, { rid: h.rid, from: this.node.nodeId, r }), 1)
-      : (r: unknown) => this.reply(from, encodeFrame(FrameType.REPLY, { rid: h.rid, from: this.node.nodeId, r }));
-    // The caller answers 500 (unconfirmed) at its deadline when this node fails to.
-    const failed = (err: unknown) => this.log('error', 'serve', { err: (err as Error).message }, 'cluster: a bus request failed on this node');
     try {
       switch (f.type) {
         case FrameType.SEND:
-          return answer(sendOutcome(hub.send({ id: h.id! }, f.payload, h.binary === true)));
+          return this.answer(h, sendOutcome(hub.send({ id: h.id! }, f.payload, h.binary === true)));
         case FrameType.CLOSE:
-          return answer(hub.close({ id: h.id! }, h.code ?? 1000, h.reason ?? '').closed > 0);
+          return this.answer(h, hub.close({ id: h.id! }, h.code ?? 1000, h.reason ?? '').closed > 0, true);
         case FrameType.INFO:
-          return answer(hub.info(h.id!) ?? null);
+          return this.answer(h, hub.info(h.id!) ?? null);
         case FrameType.INFO_BATCH:
-          return answer(Array.isArray(h.ids) ? h.ids.map((id) => hub.info(String(id)) ?? null) : []);
+          return this.answer(h, Array.isArray(h.ids) ? h.ids.map((id) => hub.info(String(id)) ?? null) : []);
         case FrameType.JOIN:
-          return void hub.join(h.id!, h.group!).then(answer, failed);
+          return void hub.join(h.id!, h.group!).then((r) => this.answer(h, r), this.serveFailed);
         case FrameType.LEAVE:
-          return void hub.leave(h.id!, h.group!).then(() => answer(true), failed);
+          return void hub.leave(h.id!, h.group!).then(() => this.answer(h, true), this.serveFailed);
         case FrameType.FANOUT_SEND:
-          return answer(hub.send(h.sel as Selector, f.payload, h.binary === true));
+          return this.answer(h, hub.send(h.sel as Selector, f.payload, h.binary === true));
         case FrameType.FANOUT_CLOSE:
-          return answer(hub.close(h.sel as Selector, h.code ?? 1000, h.reason ?? ''));
+          return this.answer(h, hub.close(h.sel as Selector, h.code ?? 1000, h.reason ?? ''), true);
         default:
           this.log('warn', 'bad-frame-type', { type: f.type }, 'cluster: dropped a bus frame of unknown type');
       }
     } catch (err) {
-      failed(err);
+      this.serveFailed(err);
     }
   }
+
+  /**
+   * Sends a request's reply to its sender. A close's reply goes out at once: the index removals its
+   * closes queue a moment later would otherwise go to Redis ahead of it (10,000 for a large principal).
+   */
+  private answer(h: FrameHeader, r: unknown, isClose = false): void {
+    const frame = encodeFrame(FrameType.REPLY, { rid: h.rid, from: this.node.nodeId, r });
+    if (isClose) void this.publishReply(h.from!, frame, 1);
+    else this.reply(h.from!, frame);
+  }
+
+  /** The caller answers 500 (unconfirmed) at its deadline when this node fails to. */
+  private readonly serveFailed = (err: unknown): void => {
+    this.log('error', 'serve', { err: (err as Error).message }, 'cluster: a bus request failed on this node');
+  };
 }
 
 const TIMEOUT = Symbol('timeout');

@@ -19,14 +19,9 @@ export interface ReconcileOptions {
  */
 export async function recover(o: ReconcileOptions): Promise<void> {
   const { node, registry } = o;
-  for (const id of [...registry.pendingRemovals]) await registry.removeNow(id);
+  await retryPending(o);
   const live = new Map<string, ConnectionRecord>();
   for (const r of o.records()) live.set(r.id, r);
-  for (const id of [...registry.dirty]) {
-    const rec = live.get(id);
-    if (rec) await registry.project(rec, registry.seqs.get(id));
-    else registry.dirty.delete(id);
-  }
   const inRedis = new Set<string>();
   let cursor = '0';
   do {

@@ -46,12 +46,7 @@ export class FdWatch {
   check(): void {
     if (this.limit === undefined || this.checking) return;
     this.lastCheck = Date.now();
-    let size = 0;
-    try {
-      size = statSync('/proc/self/fd').size;
-    } catch {
-      // no /proc: the listing below fails the same way
-    }
+    const size = fdCountByStat();
     if (size > 0) {
       if (size >= this.limit * this.ratio) this.warn(size);
       return;
@@ -93,12 +88,21 @@ function countFdsSync(): number {
  * listing the directory.
  */
 export function countOpenFds(): number | undefined {
+  const size = fdCountByStat();
+  if (size > 0) return size;
   try {
-    const size = statSync('/proc/self/fd').size;
-    if (size > 0) return size;
     return readdirSync('/proc/self/fd').length - 1; // minus the listing's own descriptor
   } catch {
     return undefined;
+  }
+}
+
+/** The open descriptors from one stat of /proc/self/fd, or 0 where the kernel does not tell (before 6.2, no /proc). */
+function fdCountByStat(): number {
+  try {
+    return statSync('/proc/self/fd').size;
+  } catch {
+    return 0;
   }
 }
 
