@@ -123,12 +123,12 @@ export class ManagementApi {
 
   /** Counts the call and writes its access-log line once its answer is out (or its socket gone). */
   private observe(req: IncomingMessage, res: ServerResponse, requestId: string, trace: CallTrace): void {
-    const started = performance.now();
+    // Whole milliseconds, one clock for both (the access log's responseLatency is in ms).
     const requestTimeEpoch = Date.now();
     // 'close' comes once per response: after 'finish' when the answer went out, alone when the
     // caller left first. One listener, never removed (the response object ends with the call).
     const done = () => {
-      const ms = performance.now() - started;
+      const ms = Date.now() - requestTimeEpoch;
       const status = res.headersSent ? res.statusCode : 0; // 0: the caller left before an answer
       this.d.metrics?.management(trace.operation, status, ms);
       if (trace.authenticated) this.d.accessLog?.management({ requestId, ip: req.socket.remoteAddress, httpMethod: req.method ?? '', operation: trace.operation, status, responseLatency: Math.round(ms), connectionId: trace.connectionId, requestTimeEpoch });

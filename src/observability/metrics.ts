@@ -1,6 +1,7 @@
 import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import type { Counters } from './counters.js';
 import { countOpenFds } from './fd-watch.js';
+import { LoopLag } from './loop-lag.js';
 
 /** A route as the metrics see it: its config-defined key and its integration type (both bounded). */
 export interface MetricsRoute {
@@ -85,8 +86,11 @@ export interface MetricsSources {
   redisAvailable?: () => boolean;
 }
 
-/** Resolution of the event-loop delay histogram (prom-client's default is 10 ms; each tick wakes the process). */
-const LOOP_RESOLUTION_MS = 20;
+/** An interval (ms) that never comes: about 24.8 days, the largest a Node timer takes. */
+const NEVER_MS = 2 ** 31 - 1;
+
+/** prom-client default metrics left out (see the constructor). */
+const SKIPPED_DEFAULTS = /^switchboard_nodejs_(eventloop_lag_|active_(handles|requests|resources))/;
 
 /** Integration latency buckets, in milliseconds (AWS reports IntegrationLatency in ms). */
 const LATENCY_MS = [1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10_000, 30_000];
@@ -210,7 +214,7 @@ class OperationStats {
 /**
  * This gateway's Prometheus metrics, on a registry of its own (several gateways can share a
  * process). The hooks only add to plain numbers (one object per route, made at startup), so a
- * message costs an increment, and a latency two clock reads and a bucket search; everything is
+ * message costs an increment, and a latency a clock read and a bucket search; everything is
  * turned into samples when Prometheus scrapes. Totals already kept elsewhere (open connections,
  * traffic, send-buffer bytes, the `Counters`) are read at scrape time too, never counted twice.
  */
@@ -230,13 +234,24 @@ export class PromMetrics implements Metrics {
   /** `operation outcome` → latency (both bounded names). */
   private readonly busCalls = new Map<string, Latency>();
   private readonly registryCalls = new Map<string, Latency>();
+  private readonly loopLag = new LoopLag();
+  private lastRoute: MetricsRoute | undefined;
+  private lastStats: RouteStats | undefined;
 
   constructor(sources: MetricsSources) {
+    this.loopLag.start();
     const registry = this.registry;
     const registers = [registry];
-    // Its event-loop monitor is the only one (a timer firing every `eventLoopMonitoringPrecision`
-    // ms, waking an idle process): switchboard_event_loop_lag_seconds below reads its figures.
-    collectDefaultMetrics({ register: registry, prefix: 'switchboard_', eventLoopMonitoringPrecision: LOOP_RESOLUTION_MS });
+    // prom-client's process and Node.js metrics, but three kinds that cost a scrape more than they
+    // tell: its event-loop figures (seven walks over the delay histogram's thousands of buckets:
+    // measured as the largest part of a scrape; `switchboard_event_loop_lag_seconds` below takes
+    // their place), and its active handles, requests and resources (lists as long as the open
+    // connections, which `switchboard_connections_open` counts). Its delay monitor cannot be left
+    // out, so it is given an interval that never comes.
+    collectDefaultMetrics({ register: registry, prefix: 'switchboard_', eventLoopMonitoringPrecision: NEVER_MS });
+    for (const name of registry.getMetricsAsArray().map((m) => m.name)) {
+      if (SKIPPED_DEFAULTS.test(name)) registry.removeSingleMetric(name);
+    }
     // prom-client lists /proc/self/fd on every scrape, which grows with the connections (milliseconds
     // at 20,000): the same gauge, counted by one stat where the kernel allows it.
     if (registry.getSingleMetric('switchboard_process_open_fds') !== undefined) {
@@ -311,27 +326,14 @@ export class PromMetrics implements Metrics {
       return out;
     });
     collected(registry, 'switchboard_send_buffer_bytes', 'Bytes held in client send buffers on this node (limits.sendBufferTotalBytes budget).', 'gauge', () => one(sources.sendBufferBytes()));
-    // Event-loop delay between scrapes: prom-client's nodejs_eventloop_lag_* figures, which its
-    // own gauge sets from its histogram (and resets) earlier in the same scrape pass (metrics
-    // are collected in registration order), by quantile.
-    const lagOf = (suffix: string) => registry.getSingleMetric(`switchboard_nodejs_eventloop_lag_${suffix}_seconds`) as Gauge | undefined;
-    const quantiles: Array<[string, Gauge | undefined]> = [
-      ['0.5', lagOf('p50')],
-      ['0.99', lagOf('p99')],
-      ['1', lagOf('max')],
-    ];
-    new Gauge({
-      name: 'switchboard_event_loop_lag_seconds',
-      help: 'Event-loop delay since the last scrape, by quantile (p50, p99, max): how late the monitor\'s timer fired (an idle process shows about 0).',
-      labelNames: ['quantile'],
-      registers,
-      async collect() {
-        for (const [quantile, gauge] of quantiles) {
-          // Node's histogram records the whole interval between the monitor's ticks: the delay is what exceeds the resolution.
-          const v = gauge === undefined ? 0 : ((await gauge.get()).values[0]?.value ?? 0) - LOOP_RESOLUTION_MS / 1000;
-          this.set({ quantile }, Number.isFinite(v) && v > 0 ? v : 0);
-        }
-      },
+    // Event-loop delay since the previous scrape, by quantile, from this gateway's own sampler.
+    collected(registry, 'switchboard_event_loop_lag_seconds', "Event-loop delay since the last scrape, by quantile (0.5, 0.99, 1 = max): how late a 100 ms timer's ticks ran (an idle process shows about 0).", 'gauge', () => {
+      const f = this.loopLag.take();
+      return [
+        { labels: { quantile: '0.5' }, value: f.p50 / 1000 },
+        { labels: { quantile: '0.99' }, value: f.p99 / 1000 },
+        { labels: { quantile: '1' }, value: f.max / 1000 },
+      ];
     });
     // Cluster mode: bus and registry calls through Redis, and whether Redis is there.
     const redisAvailable = sources.redisAvailable;
@@ -366,11 +368,15 @@ export class PromMetrics implements Metrics {
 
   /** The stats of a route (made once per configured route, by `bindRoutes` at startup). */
   private route(r: MetricsRoute): RouteStats {
+    // Messages mostly follow the route the previous one took: one comparison instead of a lookup.
+    if (r === this.lastRoute) return this.lastStats!;
     let c = this.routes.get(r.key);
     if (c === undefined) {
       c = new RouteStats(r.key, r.integration?.kind ?? 'none');
       this.routes.set(r.key, c);
     }
+    this.lastRoute = r;
+    this.lastStats = c;
     return c;
   }
 
@@ -439,6 +445,8 @@ export class PromMetrics implements Metrics {
     return this.registry.contentType;
   }
 
-  /** Nothing to stop: prom-client's event-loop monitor is its own (one histogram per registry, left to the collector). */
-  close(): void {}
+  /** Stops the event-loop sampler. */
+  close(): void {
+    this.loopLag.stop();
+  }
 }
