@@ -124,6 +124,21 @@ export function cpuMicros(pid) {
   return ((Number(f[11]) + Number(f[12])) * 1e6) / HZ;
 }
 
+/**
+ * CPU time of a process in microseconds at nanosecond resolution: the sum of its threads' run
+ * time from /proc/PID/task/TID/schedstat (cpuMicros counts 10 ms clock ticks, too coarse for a
+ * few-second window held to a 3 % goal). Threads that ended are not counted.
+ */
+export function threadCpuMicros(pid) {
+  let ns = 0;
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      ns += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
+    } catch {}
+  }
+  return ns / 1000;
+}
+
 /** The given PIDs and all their descendants, read from /proc. */
 export function descendants(rootPids) {
   const parent = new Map();

@@ -3,14 +3,16 @@
 // fixed offered rate below saturation (the client core saturates first on this machine).
 import { LoadGenerator, latency } from '../lib/loadgen.mjs';
 import { cpuMicros, sleep } from '../lib/proc.mjs';
-import { startScraper } from '../lib/scrape.mjs';
+import { pairedRatio, sideBySide } from '../lib/side-by-side.mjs';
 import { handler, startBaseline, startSwitchboard } from '../lib/servers.mjs';
 import { alternate, medianOf, ratio, round } from '../lib/stats.mjs';
 
 export const description = 'custom route + route response (inline handler) vs bare ws echo';
+/** Side by side, each server gets half the single-server rate: the server core carries the same. */
+const SIDE_RATE = 4000;
 const PAYLOAD = JSON.stringify({ action: 'echo', data: 'x'.repeat(40) }); // 70 bytes, as in research/peers.md §6.3
 
-/** `metrics`: Switchboard with its admin listener on (Prometheus metrics), scraped every second. */
+/** `metrics`: Switchboard with its admin listener on (Prometheus metrics; the side-by-side measurement scrapes it every second). */
 function start(kind) {
   return kind === 'baseline' ? startBaseline('bare-echo.mjs') : startSwitchboard({ echo: { handler: handler('echo'), routeResponse: true } }, { metrics: kind === 'metrics' });
 }
@@ -19,7 +21,6 @@ function start(kind) {
 async function measure(kind, conns, { seconds, rate }) {
   const server = await start(kind);
   const lg = new LoadGenerator(2);
-  const stopScraper = server.adminUrl ? startScraper(server.adminUrl) : null;
   try {
     await lg.connect(`${server.url}`, conns);
     await lg.all('echoClosed', () => ({ seconds: 1, payload: PAYLOAD })); // warm-up
@@ -36,7 +37,6 @@ async function measure(kind, conns, { seconds, rate }) {
       out.pacedRate = n / seconds;
       out.pacedLatency = latency(paced);
     }
-    if (stopScraper) out.scrapes = await stopScraper();
     return out;
   } finally {
     await lg.close();
@@ -55,9 +55,7 @@ export async function run({ quick, log }) {
   const ratios = [];
   for (const conns of [100, 1000]) {
     const rate = conns === 100 ? 8000 : 0; // CPU per message measured at 100 connections
-    // Metrics on vs off is measured where CPU per message is (100 connections).
-    const kinds = rate ? ['baseline', 'switchboard', 'metrics'] : ['baseline', 'switchboard'];
-    const runs = await alternate(rounds, kinds, async (kind) => {
+    const runs = await alternate(rounds, ['baseline', 'switchboard'], async (kind) => {
       const m = await measure(kind, conns, { seconds, rate });
       log(`echo ${conns} conns ${kind}: ${Math.round(m.throughput)} msg/s, p50 ${m.latency.p50} ms, p99 ${m.latency.p99} ms${m.cpuPerMessageUs ? `, ${round(m.cpuPerMessageUs)} µs CPU/msg at ${Math.round(m.pacedRate)} msg/s` : ''}${m.stalled ? `, ${m.stalled} sockets never got an answer` : ''}`);
       return m;
@@ -66,12 +64,19 @@ export async function run({ quick, log }) {
     figures[`${conns}conns`] = runs;
     ratios.push(ratio(`echo throughput, ${conns} connections`, med('switchboard', (m) => m.throughput), med('baseline', (m) => m.throughput), 0.8, 'higher', 'msg/s'));
     if (rate) ratios.push(ratio(`echo server CPU per message (${rate} msg/s, ${conns} conns)`, med('switchboard', (m) => m.cpuPerMessageUs), med('baseline', (m) => m.cpuPerMessageUs), 1.05, 'lower', 'µs'));
-    if (rate) {
-      // Here "switchboard" is metrics on (admin listener, scraped every second) and "baseline" metrics off.
-      ratios.push(ratio(`echo server CPU per message, metrics on / off (${rate} msg/s, ${conns} conns)`, med('metrics', (m) => m.cpuPerMessageUs), med('switchboard', (m) => m.cpuPerMessageUs), 1.03, 'lower', 'µs'));
-      ratios.push(ratio(`echo throughput, metrics on / off (${conns} conns)`, med('metrics', (m) => m.throughput), med('switchboard', (m) => m.throughput), null, 'higher', 'msg/s'));
-    }
   }
-  const lost = Object.values(figures).flatMap((runs) => [...runs.switchboard, ...(runs.metrics ?? [])]).reduce((a, m) => a + m.stalled, 0);
+  // Metrics on / off: both servers at once, side by side, where CPU per message is measured
+  // (100 connections, the same total rate on the server core), each window a ratio.
+  const onOff = await sideBySide({
+    kinds: ['switchboard', 'metrics'],
+    quick,
+    start,
+    prepare: (server, lg) => lg.connect(server.url, 100),
+    window: async (_ctx, lg, secs) => (await lg.all('echoPaced', () => ({ seconds: secs, payload: PAYLOAD, rate: SIDE_RATE }))).reduce((a, r) => a + r.count, 0),
+    log,
+  });
+  figures.metricsSideBySide = onOff;
+  ratios.push(pairedRatio(`echo server CPU per message, metrics on / off (side by side, ${SIDE_RATE} msg/s each, 100 conns)`, onOff, 'metrics', 'switchboard', 1.03));
+  const lost = [figures['100conns'], figures['1000conns']].flatMap((runs) => runs.switchboard).reduce((a, m) => a + m.stalled, 0);
   return { figures, ratios, ...(lost ? { notes: [`Switchboard left ${lost} messages unanswered`] } : {}) };
 }
