@@ -110,19 +110,20 @@ describe('admin listener: metrics move with real traffic', () => {
     assert.ok(median >= 0 && median < 0.05, `median lag ${median} s`);
   });
 
-  it('event-loop lag shows a loop held up: 300 ms of blocking is a max of at least 0.2 s, and the next window starts clean', async () => {
+  it('event-loop lag shows a loop held up: 600 ms of blocking is a max of at least 0.45 s, and the next window starts clean', async () => {
     await scrape(gw, TOKEN);
     await sleep(150);
-    const until = Date.now() + 300;
+    const until = Date.now() + 600;
     while (Date.now() < until); // the gateway runs in this process: its loop is held up too
     await sleep(250); // the late tick, then a few on time
     const held = await scrape(gw, TOKEN);
     const max = held.get('switchboard_event_loop_lag_seconds', { quantile: '1' });
-    assert.ok(max >= 0.2 && max < 1, `max lag ${max} s`);
+    assert.ok(max >= 0.45 && max < 2, `max lag ${max} s`);
     assert.ok(held.get('switchboard_event_loop_lag_seconds', { quantile: '0.99' }) <= max);
     await sleep(400);
+    // A fresh window: whatever a busy machine adds, not the 600 ms just read.
     const next = (await scrape(gw, TOKEN)).get('switchboard_event_loop_lag_seconds', { quantile: '1' });
-    assert.ok(next < 0.2, `the next window's max lag ${next} s`);
+    assert.ok(next < 0.45, `the next window's max lag ${next} s`);
   });
 
   it('the default process metrics are there, but not the ones that walk every handle on each scrape', async () => {
