@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { describe, it } from 'node:test';
+import { ROOT } from '../helpers/gateway.js';
 import { LoopLag } from '../../src/observability/loop-lag.js';
 
 /** A sampler on a clock the test moves: each `tickAt` is a tick that ran at that time. */
@@ -45,14 +48,26 @@ describe('LoopLag', () => {
     assert.deepEqual(lag.take(), { p50: 10, p99: 10, max: 1000 });
   });
 
-  it('its timer does not keep the process alive and stops', async () => {
-    const lag = new LoopLag({ everyMs: 10 });
+  it('its own timer samples until stopped', async () => {
+    let reads = 0;
+    const lag = new LoopLag({ everyMs: 10, now: () => (reads++, performance.now()) });
     lag.start();
-    await new Promise((r) => setTimeout(r, 60));
+    await new Promise((r) => setTimeout(r, 80));
     lag.stop();
+    assert.ok(reads >= 3, `${reads} clock reads: the start and the ticks`);
     const f = lag.take();
     assert.ok(f.max >= 0 && f.max < 1000, `max ${f.max}`);
-    await new Promise((r) => setTimeout(r, 30));
-    assert.deepEqual(lag.take(), { p50: 0, p99: 0, max: 0 }, 'no tick after stop');
+    const after = reads;
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(reads, after, 'no tick after stop');
+    assert.deepEqual(lag.take(), { p50: 0, p99: 0, max: 0 });
+  });
+
+  it('a started sampler does not keep a process alive', async () => {
+    const script = "const { LoopLag } = await import('./src/observability/loop-lag.ts'); new LoopLag({ everyMs: 10 }).start();";
+    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: ROOT, stdio: 'ignore' });
+    const exited = await Promise.race([once(child, 'exit').then(([code]) => code), new Promise((r) => setTimeout(() => r('still running'), 20_000))]);
+    if (exited === 'still running') child.kill('SIGKILL');
+    assert.equal(exited, 0);
   });
 });
