@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { sleep, until } from '../helpers/client.js';
+import { sleep, until, untilAsync } from '../helpers/client.js';
 import { auditRedis } from '../helpers/redis-audit.js';
 import { startRedis, type RedisServer } from '../helpers/redis-server.js';
+import { StageKeys } from '../../src/cluster/keys.js';
 import { FAST, startNode, type TestNode } from './harness.js';
 
 /** A send's outcome, or the name of the error it threw (BusUnavailable → 503, BusUnconfirmed → 500). */
@@ -52,6 +53,11 @@ describe('cluster node life over a real Redis', () => {
     await b.hub.open('b1', { principal: 'alice', groups: ['g'] });
     assert.equal(await attempt(b, 'a1'), 'ok');
     a.services.node.crash();
+    // A send that reaches Redis before Redis has seen A's subscriber go is published to it (one
+    // receiver) and never answered: 500, "may have been delivered", which is the truth then. From
+    // the moment Redis counts no subscriber on A's channel, every answer must be 503 until the 410.
+    const channel = new StageKeys(p, 'api', 'dev').channel('A');
+    await untilAsync(async () => /:0\s*$/.test(await redis.command('PUBSUB', 'NUMSUB', channel)), 'Redis sees A\'s subscriber gone', 5000);
     const seen = await pollUntil(b, 'a1', 'gone', FAST.leaseMs + FAST.reaperIntervalMs + 1000);
     assert.ok(!seen.includes('ok'), 'never delivered after the crash');
     assert.ok(seen.every((s) => s === 'gone' || s === 'BusUnavailable'), `only 503 before 410: ${seen.join(',')}`);
