@@ -1,11 +1,12 @@
 import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { Counters } from '../observability/counters.js';
 import type { LogLimiter } from '../observability/log-limiter.js';
 import type { CallbackHookOptions } from './callback-hook.js';
 import { HandlerLoadError } from './handler.js';
 import { revive, type CallMessage, type WorkerData } from './handler-worker.js';
+import { workerEntry } from '../shared/worker-entry.js';
 import { IntegrationRefused, IntegrationTimeout, type Integration } from './integration.js';
 
 /** What a function's worker pool is built from. */
@@ -97,18 +98,6 @@ class PoolWorker {
 const here = fileURLToPath(import.meta.url);
 const BOOTSTRAP = path.join(path.dirname(here), `handler-worker${path.extname(here)}`);
 
-/**
- * What a worker runs: the compiled bootstrap, or, from TypeScript sources (tests, tsx), a small
- * script that loads the bootstrap through tsx (a worker's own `--import` hooks are not ready
- * when its main module loads).
- */
-function workerEntry(): { entry: string; eval: boolean } {
-  if (!BOOTSTRAP.endsWith('.ts')) return { entry: BOOTSTRAP, eval: false };
-  const api = import.meta.resolve('tsx/esm/api');
-  const url = pathToFileURL(BOOTSTRAP).href;
-  return { entry: `import(${JSON.stringify(api)}).then(({ tsImport }) => tsImport(${JSON.stringify(url)}, ${JSON.stringify(url)}))`, eval: true };
-}
-
 let nextId = 1;
 let ENTRY: { entry: string; eval: boolean } | undefined;
 
@@ -193,7 +182,7 @@ export class WorkerPool {
     env.AWS_LAMBDA_FUNCTION_NAME = opts.functionName;
     if (opts.environment) Object.assign(env, opts.environment);
     const data: WorkerData = { ref: opts.ref, baseDir: opts.baseDir, codeRoot: opts.codeRoot, region: opts.region, accountId: opts.accountId, callbackHook: this.callbackHook };
-    const { entry, eval: isEval } = (ENTRY ??= workerEntry());
+    const { entry, eval: isEval } = (ENTRY ??= workerEntry(BOOTSTRAP));
     const worker = new Worker(entry, {
       eval: isEval,
       workerData: data,

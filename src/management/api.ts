@@ -7,6 +7,7 @@ import { newRequestId } from '../connection/ids.js';
 import type { Counters } from '../observability/counters.js';
 import type { LogLimiter } from '../observability/log-limiter.js';
 import { discardBody, readBody, type BodyRules } from '../shared/request-body.js';
+import type { Reply } from '../shared/reply.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { AccessLog } from '../observability/access-log.js';
 import type { ConnectionRecord } from '../registry/registry.js';
@@ -22,7 +23,7 @@ export interface ManagementCall {
   query: URLSearchParams;
   body: Buffer;
   requestId: string;
-  res: ServerResponse;
+  res: Reply;
   /** The access key that signed the call (undefined with `auth: none`). */
   accessKeyId: string | undefined;
 }
@@ -237,7 +238,7 @@ export interface FailureContext {
  * `{"message"}`), anything else a 500. Callers can repeat a refusal at will, so each is counted
  * and logged once per status and window; 410 is an ordinary answer and neither.
  */
-export function answerFailure(err: unknown, res: ServerResponse, f: FailureContext): void {
+export function answerFailure(err: unknown, res: Reply, f: FailureContext): void {
   const mapped = busFailure(err);
   if (mapped !== undefined) {
     f.logLimiter.log('warn', `${f.api}-bus:${mapped.status}`, { requestId: f.requestId, method: f.method, path: f.path, err }, `${f.api} call could not be completed by the bus`);

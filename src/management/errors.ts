@@ -1,6 +1,6 @@
-import type { ServerResponse } from 'node:http';
 import { BusOverloaded, BusUnavailable, BusUnconfirmed } from '../bus/bus.js';
 import { RegistryUnavailable } from '../registry/registry.js';
+import type { Reply } from '../shared/reply.js';
 
 /**
  * An error answered the way AWS answers it (restJson1): the status, `x-amzn-ErrorType` (which
@@ -42,7 +42,7 @@ export function busFailure(err: unknown): ApiError | undefined {
 }
 
 /** Writes an ApiError with AWS's headers. */
-export function sendError(res: ServerResponse, err: ApiError, requestId: string): void {
+export function sendError(res: Reply, err: ApiError, requestId: string): void {
   const body = err.bodyless ? '' : JSON.stringify({ message: err.message });
   res.writeHead(err.status, {
     'content-type': 'application/json',
@@ -54,14 +54,14 @@ export function sendError(res: ServerResponse, err: ApiError, requestId: string)
 }
 
 /** Writes a JSON success answer. */
-export function sendJson(res: ServerResponse, status: number, value: unknown, requestId: string): void {
+export function sendJson(res: Reply, status: number, value: unknown, requestId: string): void {
   const body = JSON.stringify(value);
   res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), 'x-amzn-requestid': requestId });
   res.end(body);
 }
 
 /** Writes an empty success answer (200 for PostToConnection, 204 for DeleteConnection). */
-export function sendEmpty(res: ServerResponse, status: number, requestId: string): void {
+export function sendEmpty(res: Reply, status: number, requestId: string): void {
   res.writeHead(status, status === 204 ? { 'x-amzn-requestid': requestId } : { 'content-type': 'application/json', 'content-length': 0, 'x-amzn-requestid': requestId });
   res.end();
 }

@@ -1,9 +1,13 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createHash } from 'node:crypto';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import type { Reply } from '../shared/reply.js';
+import { workerEntry } from '../shared/worker-entry.js';
+import type { AdminThreadConfig, FromAdminThread, ToAdminThread } from './admin-protocol.js';
 import type { Counters } from './counters.js';
 import type { LogLimiter } from './log-limiter.js';
 import type { Logger } from './logger.js';
-import { discardBody, readBody, type BodyRules } from '../shared/request-body.js';
 
 /** One admin request, routed (and authenticated when its route asks for it). */
 export interface AdminRequest {
@@ -15,8 +19,8 @@ export interface AdminRequest {
   query: URLSearchParams;
   /** The whole body (bounded by `bodyBytes`); empty for bodiless requests. */
   body: Buffer;
-  req: IncomingMessage;
-  res: ServerResponse;
+  /** Where the answer goes (relayed to the listener's HTTP thread). */
+  res: Reply;
 }
 
 /** A route of the admin listener. */
@@ -44,72 +48,87 @@ export interface AdminServerOptions {
 }
 
 /** JSON answer helper */
-export function sendAdminJson(res: ServerResponse, status: number, value: unknown): void {
+export function sendAdminJson(res: Reply, status: number, value: unknown): void {
   if (res.headersSent) return;
   const body = JSON.stringify(value);
   res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), 'cache-control': 'no-store' });
   res.end(body);
 }
 
-/** A refusal answered as `{"message"}` with its status. */
-class AdminError extends Error {
+/** The HTTP thread's module next to this one: `.js` when compiled, `.ts` when run from sources (tsx). */
+const here = fileURLToPath(import.meta.url);
+const THREAD = path.join(path.dirname(here), `admin-thread${path.extname(here)}`);
+
+/** How long `close()` waits for the thread to close its connections before ending it. */
+const CLOSE_WAIT_MS = 2000;
+/** Pause before a thread that ended unexpectedly is started again on the same port. */
+const RESTART_MS = 1000;
+
+/** An answer relayed to the HTTP thread: collected, then sent in one message at `end()`. */
+class RelayedReply implements Reply {
+  headersSent = false;
+  private status = 200;
+  private readonly headers: Record<string, string | number> = {};
+  private done = false;
+
   constructor(
-    readonly status: number,
-    message: string,
-    readonly headers: Record<string, string> = {},
-  ) {
-    super(message);
+    private readonly send: (m: ToAdminThread) => void,
+    private readonly id: number,
+  ) {}
+
+  setHeader(name: string, value: string | number): void {
+    if (!this.headersSent) this.headers[name.toLowerCase()] = value;
+  }
+
+  writeHead(status: number, headers: Record<string, string | number> = {}): void {
+    if (this.headersSent) return;
+    this.status = status;
+    for (const [k, v] of Object.entries(headers)) this.headers[k.toLowerCase()] = v;
+    this.headersSent = true;
+  }
+
+  end(body?: string | Uint8Array): void {
+    if (this.done) return;
+    this.done = this.headersSent = true;
+    this.send({ type: 'reply', id: this.id, status: this.status, headers: this.headers, body });
+  }
+
+  destroy(): void {
+    if (this.done) return;
+    this.done = this.headersSent = true;
+    this.send({ type: 'destroy', id: this.id });
   }
 }
 
-interface CompiledRoute {
-  route: AdminRoute;
-  segments: string[];
-}
-
-
 /**
- * The admin listener: a plain HTTP server on its own host/port (metrics, health, the admin API
- * and dashboard), apart from the client port so it can stay on localhost or a private network.
+ * The admin listener: an HTTP server on its own host/port (metrics, health, the admin API and
+ * dashboard), apart from the client port so it can stay on localhost or a private network.
+ * Its sockets live on a thread of their own (admin-protocol.ts says why); handlers run here, on
+ * the gateway's thread, so `/health` answers only while this thread does.
  * Routes that need it are guarded by a bearer token, compared in constant time and checked
  * before a byte of body is read; without a configured token every such route is refused.
  * Bodies are bounded in size and time as on the management API. Every refusal has a JSON
  * answer, a counter (`adminRefused[status]`) and a rate-limited log line; a route that throws
- * is answered 500 and never takes the process down.
+ * is answered 500 and never takes the process down. If the thread ever ends unexpectedly it is
+ * counted (`internalErrors[admin-thread]`), logged, and started again on the same port.
  */
 export class AdminServer {
-  private readonly server: Server;
-  private readonly routes: CompiledRoute[];
-  private readonly tokenHash: Buffer | undefined;
-  /** How bodies are read: size limit, deadline, and what a missed deadline costs. */
-  private readonly bodyRules: BodyRules;
+  private readonly config: AdminThreadConfig;
+  private worker: Worker | undefined;
   private boundPort = 0;
+  private closing = false;
+  private restartTimer: NodeJS.Timeout | undefined;
+  private onClosed: (() => void) | undefined;
 
   constructor(private readonly opts: AdminServerOptions) {
-    this.routes = opts.routes.map((route) => ({ route, segments: route.path.split('/').filter((s) => s !== '') }));
-    this.tokenHash = opts.token === undefined ? undefined : sha256(opts.token);
-    const timeoutMs = opts.bodyTimeoutMs ?? 10_000;
-    this.bodyRules = {
-      limit: opts.bodyBytes,
-      timeoutMs,
-      timedOut: (req) => {
-        opts.counters.inc('rejected', 'limits.requestBodyTimeoutMs');
-        opts.logLimiter.log('info', 'admin-body-timeout', { reason: 'limits.requestBodyTimeoutMs', timeoutMs, method: req.method, sourceIp: req.socket.remoteAddress }, 'admin request body not complete in time: connection closed');
-      },
-      tooLarge: () => new AdminError(413, `Request body is larger than the maximum of ${opts.bodyBytes} bytes`),
-      incomplete: () => new AdminError(400, 'The request body was not complete when the connection closed'),
-      timeout: () => new AdminError(408, `The request body was not complete within ${timeoutMs} ms`),
+    this.config = {
+      host: opts.host,
+      port: opts.port,
+      tokenHash: opts.token === undefined ? undefined : new Uint8Array(createHash('sha256').update(opts.token).digest()),
+      routes: opts.routes.map(({ method, path, auth }) => ({ method, path, auth })),
+      bodyBytes: opts.bodyBytes,
+      bodyTimeoutMs: opts.bodyTimeoutMs ?? 10_000,
     };
-    this.server = createServer({ headersTimeout: 10_000, requestTimeout: 60_000, keepAliveTimeout: 5_000 }, (req, res) => this.serve(req, res));
-    this.server.on('clientError', (_err, socket) => {
-      this.opts.counters.inc('adminRefused', 400);
-      if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
-      else socket.destroy();
-    });
-    this.server.on('error', (err) => {
-      // After listen(), errors are accept failures: logged, never fatal.
-      if (this.server.listening) this.opts.logLimiter.log('warn', 'admin-accept', { err }, 'admin listener: accept failed');
-    });
   }
 
   /** The bound port (after listen()). */
@@ -117,125 +136,119 @@ export class AdminServer {
     return this.boundPort;
   }
 
-  /** Starts listening; resolves with the bound port. */
+  /** Starts the HTTP thread and its listener; resolves with the bound port. */
   listen(): Promise<number> {
-    return new Promise((resolve, reject) => {
-      const onError = (err: Error) => reject(err);
-      this.server.once('error', onError);
-      this.server.listen(this.opts.port, this.opts.host, () => {
-        this.server.removeListener('error', onError);
-        const addr = this.server.address();
-        this.boundPort = typeof addr === 'object' && addr !== null ? addr.port : this.opts.port;
-        resolve(this.boundPort);
+    return this.start(this.config);
+  }
+
+  /** Stops listening and drops open connections (keep-alive scrapers included); ends the thread. */
+  async close(): Promise<void> {
+    this.closing = true;
+    clearTimeout(this.restartTimer);
+    const worker = this.worker;
+    if (worker === undefined) return;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, CLOSE_WAIT_MS);
+      this.onClosed = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      worker.once('exit', this.onClosed);
+      worker.postMessage({ type: 'close' } satisfies ToAdminThread);
+    });
+    await worker.terminate();
+    this.worker = undefined;
+  }
+
+  private start(config: AdminThreadConfig): Promise<number> {
+    const { entry, eval: isEval } = workerEntry(THREAD);
+    const worker = new Worker(entry, { eval: isEval, workerData: config });
+    this.worker = worker;
+    const send = (m: ToAdminThread) => worker.postMessage(m);
+    return new Promise<number>((resolve, reject) => {
+      let started = false;
+      worker.on('message', (m: FromAdminThread) => {
+        if (m.type === 'request') this.serve(m, send);
+        else if (m.type === 'listening') {
+          started = true;
+          this.boundPort = m.port;
+          resolve(m.port);
+        } else if (m.type === 'listenFailed') reject(Object.assign(new Error(m.message), { code: m.code }));
+        else if (m.type === 'closed') this.onClosed?.();
+        else this.event(m);
+      });
+      worker.on('error', (err) => {
+        if (!started) return reject(err);
+        this.opts.counters.inc('internalErrors', 'admin-thread');
+        this.opts.logLimiter.log('error', 'admin-thread', { err }, 'admin listener thread failed');
+      });
+      worker.on('exit', (code) => {
+        if (!started) return reject(new Error(`the admin listener's thread exited (code ${code}) before it listened`));
+        if (this.closing || this.worker !== worker) return;
+        this.worker = undefined;
+        this.opts.counters.inc('internalErrors', 'admin-thread');
+        this.opts.logLimiter.log('error', 'admin-thread-exit', { code, restartInMs: RESTART_MS }, 'admin listener thread ended: starting it again');
+        this.restartTimer = setTimeout(() => this.restart(), RESTART_MS);
+        this.restartTimer.unref();
       });
     });
   }
 
-  /** Stops listening and drops open connections (keep-alive scrapers included). */
-  close(): Promise<void> {
-    return new Promise((resolve) => {
-      if (!this.server.listening) return resolve();
-      this.server.close(() => resolve());
-      this.server.closeAllConnections();
+  /** Starts the thread again on the port it had (the address clients and scrapers know). */
+  private restart(): void {
+    if (this.closing) return;
+    this.start({ ...this.config, port: this.boundPort }).catch((err: unknown) => {
+      this.opts.counters.inc('internalErrors', 'admin-thread');
+      this.opts.logLimiter.log('error', 'admin-thread-restart', { err }, 'admin listener thread could not start again: retrying');
+      if (this.worker !== undefined) void this.worker.terminate();
+      this.worker = undefined;
+      if (this.closing) return;
+      this.restartTimer = setTimeout(() => this.restart(), RESTART_MS);
+      this.restartTimer.unref();
     });
   }
 
-  private serve(req: IncomingMessage, res: ServerResponse): void {
-    this.dispatch(req, res).catch((err: unknown) => {
-      if (err instanceof AdminError) {
-        this.opts.counters.inc('adminRefused', err.status);
-        this.opts.logLimiter.log('info', `admin-refused:${err.status}`, { method: req.method, path: pathOf(req.url), status: err.status, reason: err.message, sourceIp: req.socket.remoteAddress }, 'admin request refused');
-        if (!res.headersSent) {
-          for (const [k, v] of Object.entries(err.headers)) res.setHeader(k, v);
-          sendAdminJson(res, err.status, { message: err.message });
-        }
-        return;
-      }
+  /** Runs a request's handler; a handler that throws is answered 500, or cut off once its head went out. */
+  private serve(m: Extract<FromAdminThread, { type: 'request' }>, send: (m: ToAdminThread) => void): void {
+    const route = this.opts.routes[m.route]!;
+    const res = new RelayedReply(send, m.id);
+    const body = Buffer.from(m.body.buffer, m.body.byteOffset, m.body.byteLength);
+    const fail = (err: unknown) => {
       this.opts.counters.inc('internalErrors', 'admin');
-      this.opts.logLimiter.log('error', 'admin-failed', { err, method: req.method, path: pathOf(req.url) }, 'admin request failed');
+      this.opts.logLimiter.log('error', 'admin-failed', { err, method: m.method, path: m.path.slice(0, 256) }, 'admin request failed');
       if (!res.headersSent) sendAdminJson(res, 500, { message: 'Internal server error' });
       else res.destroy();
-    });
-  }
-
-  private async dispatch(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const method = req.method ?? 'GET';
-    const target = req.url ?? '/';
-    const q = target.indexOf('?');
-    const rawPath = q === -1 ? target : target.slice(0, q);
-    const rawQuery = q === -1 ? '' : target.slice(q + 1);
-    const segments = rawPath.split('/').filter((s) => s !== '');
-
-    let route: AdminRoute | undefined;
-    let params: Record<string, string> | undefined;
-    const allowed: string[] = [];
-    for (const c of this.routes) {
-      const p = match(c.segments, segments);
-      if (p === null) continue;
-      if (c.route.method !== method) {
-        allowed.push(c.route.method);
-        continue;
-      }
-      route = c.route;
-      params = p;
-      break;
-    }
-    if (route === undefined || params === undefined) {
-      discardBody(req, this.bodyRules);
-      if (allowed.length > 0) throw new AdminError(405, 'Method Not Allowed', { allow: [...new Set(allowed)].join(', ') });
-      throw new AdminError(404, 'Not Found');
-    }
-    // Authenticate on the head alone: a caller without the token never gets its body read.
-    if (route.auth && !this.authorized(req.headers.authorization)) {
-      discardBody(req, this.bodyRules);
-      throw new AdminError(401, 'Unauthorized', { 'www-authenticate': 'Bearer' });
-    }
-    let query: URLSearchParams;
+    };
     try {
-      query = new URLSearchParams(rawQuery);
-    } catch {
-      throw new AdminError(400, 'Malformed query string');
+      const done = route.handle({ method: m.method, path: m.path, params: m.params, query: new URLSearchParams(m.query), body, res });
+      if (done instanceof Promise) done.catch(fail);
+    } catch (err) {
+      fail(err);
     }
-    const body = await readBody(req, res, this.bodyRules);
-    await route.handle({ method, path: rawPath, params, query, body, req, res });
   }
 
-  /** Constant-time comparison of `Bearer <token>` with the configured token (both hashed to equal length first). */
-  private authorized(header: string | undefined): boolean {
-    if (this.tokenHash === undefined || header === undefined) return false;
-    const m = /^Bearer +(\S+) *$/i.exec(header);
-    if (m === null) return false;
-    return timingSafeEqual(sha256(m[1]!), this.tokenHash);
+  /** Counts and logs what the HTTP thread refused or met. */
+  private event(m: Exclude<FromAdminThread, { type: 'request' | 'listening' | 'listenFailed' | 'closed' }>): void {
+    const { counters, logLimiter } = this.opts;
+    switch (m.type) {
+      case 'refused':
+        counters.inc('adminRefused', m.status);
+        logLimiter.log('info', `admin-refused:${m.status}`, { method: m.method, path: m.path, status: m.status, reason: m.reason, sourceIp: m.sourceIp }, 'admin request refused');
+        break;
+      case 'bodyTimeout':
+        counters.inc('rejected', 'limits.requestBodyTimeoutMs');
+        logLimiter.log('info', 'admin-body-timeout', { reason: 'limits.requestBodyTimeoutMs', timeoutMs: this.config.bodyTimeoutMs, method: m.method, sourceIp: m.sourceIp }, 'admin request body not complete in time: connection closed');
+        break;
+      case 'badRequest':
+        counters.inc('adminRefused', 400);
+        break;
+      case 'acceptFailed':
+        logLimiter.log('warn', 'admin-accept', { err: { message: m.message, code: m.code } }, 'admin listener: accept failed');
+        break;
+      case 'failed':
+        counters.inc('internalErrors', 'admin');
+        logLimiter.log('error', 'admin-failed', { err: { message: m.message }, method: m.method, path: m.path }, 'admin request failed');
+        break;
+    }
   }
-}
-
-function sha256(s: string): Buffer {
-  return createHash('sha256').update(s).digest();
-}
-
-function pathOf(url: string | undefined): string {
-  const target = url ?? '/';
-  const q = target.indexOf('?');
-  return (q === -1 ? target : target.slice(0, q)).slice(0, 256);
-}
-
-/** Matches raw segments against a pattern, percent-decoding captures; null when it does not match. */
-function match(pattern: string[], segments: string[]): Record<string, string> | null {
-  if (pattern.length !== segments.length) return null;
-  const params: Record<string, string> = Object.create(null) as Record<string, string>;
-  for (let i = 0; i < pattern.length; i++) {
-    const p = pattern[i]!;
-    const s = segments[i]!;
-    if (p.charCodeAt(0) === 58 /* : */) {
-      let value: string;
-      try {
-        value = decodeURIComponent(s);
-      } catch {
-        throw new AdminError(400, `Malformed percent-encoding in path segment`);
-      }
-      if (value === '') return null;
-      params[p.slice(1)] = value;
-    } else if (p !== s) return null;
-  }
-  return params;
 }

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import type { ServerResponse } from 'node:http';
+import type { Reply } from '../shared/reply.js';
 import type { AdminRoute } from './admin-server.js';
 
 /** The page's files, beside this module's folder: src/admin-ui (tsx) or dist/admin-ui (copied there by `npm run build`). */
@@ -21,7 +21,7 @@ const HEADERS = {
   'cache-control': 'no-cache',
 };
 
-function serveFile(res: ServerResponse, body: Buffer, type: string): void {
+function serveFile(res: Reply, body: Buffer, type: string): void {
   res.writeHead(200, { ...HEADERS, 'content-type': type, 'content-length': body.length });
   res.end(body);
 }

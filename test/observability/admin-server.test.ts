@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { connect } from 'node:net';
 import { after, before, describe, it } from 'node:test';
+import type { Worker } from 'node:worker_threads';
 import pino from 'pino';
 import { AdminServer, sendAdminJson, type AdminRoute } from '../../src/observability/admin-server.js';
 import { Counters } from '../../src/observability/counters.js';
@@ -132,5 +133,36 @@ describe('AdminServer', () => {
     const garbage = await rawHttp(server.port, 'NOT HTTP AT ALL\r\n\r\n');
     assert.match(garbage, /^HTTP\/1.1 400/);
     assert.equal((await fetch(`${base}/open`)).status, 200);
+  });
+
+  it('handlers run on the gateway\'s thread: while it is blocked, nothing is answered (so /health shows a stuck gateway)', async () => {
+    await fetch(`${base}/open`); // a kept-alive connection, so the request goes out at once
+    const sent = Date.now();
+    const answer = fetch(`${base}/open`).then(() => Date.now());
+    const until = Date.now() + 400;
+    while (Date.now() < until); // this test's thread is the gateway's thread here
+    const answeredAt = await answer;
+    assert.ok(answeredAt - sent >= 400, `answered ${answeredAt - sent} ms after it was sent, while the thread was blocked`);
+  });
+
+  it('a port in use fails listen() with its error code', async () => {
+    const s = new AdminServer({ host: '127.0.0.1', port: server.port, token: TOKEN, routes, logger, logLimiter, counters, bodyBytes: 1024 });
+    await assert.rejects(s.listen(), (err: NodeJS.ErrnoException) => err.code === 'EADDRINUSE' && /EADDRINUSE/.test(err.message));
+    await s.close();
+    assert.equal((await fetch(`${base}/open`)).status, 200);
+  });
+
+  it('an HTTP thread that ends is counted, logged and started again on the same port', async () => {
+    const before = counters.get('internalErrors', 'admin-thread');
+    // The thread is private; ending it from outside stands in for a crash of its own.
+    await (server as unknown as { worker: Worker }).worker.terminate();
+    assert.equal(counters.get('internalErrors', 'admin-thread'), before + 1);
+    let status = 0;
+    for (const deadline = Date.now() + 5000; Date.now() < deadline && status !== 200; await new Promise((r) => setTimeout(r, 100))) {
+      status = await fetch(`${base}/open`).then((r) => r.status, () => 0);
+    }
+    assert.equal(status, 200, 'the listener answers again on its port');
+    const res = await fetch(`${base}/api/connections/x`, { headers: { authorization: `Bearer ${TOKEN}` } });
+    assert.deepEqual(await res.json(), { id: 'x' });
   });
 });
