@@ -114,12 +114,19 @@ export class ManagementApi {
    */
   handle(req: IncomingMessage, res: ServerResponse, rawPath: string, rawQuery: string, segments: string[]): void {
     const requestId = newRequestId();
-    let trace: CallTrace | undefined;
-    if (this.d.metrics?.enabled || this.d.accessLog?.writing) {
-      trace = { operation: 'unknown', connectionId: undefined, authenticated: false };
-      this.observe(req, res, requestId, trace);
+    const metrics = this.d.metrics?.enabled ? this.d.metrics : undefined;
+    const logging = this.d.accessLog?.writing === true;
+    const trace: CallTrace | undefined = metrics !== undefined || logging ? { operation: 'unknown', connectionId: undefined, authenticated: false } : undefined;
+    if (logging) this.observe(req, res, requestId, trace!);
+    const started = metrics !== undefined && !logging ? Date.now() : 0;
+    const served = this.serve(req, res, rawPath, rawQuery, segments, requestId, trace).catch((err: unknown) => answerFailure(err, res, { requestId, method: req.method, path: rawPath, api: 'management', counters: this.d.counters, logLimiter: this.d.logLimiter }));
+    if (metrics !== undefined && !logging) {
+      // Metrics alone: counted once the call is answered (every path writes its answer before it
+      // settles), which costs less per call than a listener on the response; a caller whose
+      // socket is gone by then left before its answer (status 0).
+      const t = trace!;
+      void served.then(() => metrics.management(t.operation, res.headersSent && !req.socket.destroyed ? res.statusCode : 0, Date.now() - started));
     }
-    this.serve(req, res, rawPath, rawQuery, segments, requestId, trace).catch((err: unknown) => answerFailure(err, res, { requestId, method: req.method, path: rawPath, api: 'management', counters: this.d.counters, logLimiter: this.d.logLimiter }));
   }
 
   /** Counts the call and writes its access-log line once its answer is out (or its socket gone). */

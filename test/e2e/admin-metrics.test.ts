@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
+import { connect } from 'node:net';
+import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { ApiGatewayManagementApiClient, PostToConnectionCommand } from '@aws-sdk/client-apigatewaymanagementapi';
+import pino from 'pino';
 import type { Gateway } from '../../src/index.js';
 import { TestClient, sleep } from '../helpers/client.js';
 import { CREDS, startGateway } from '../helpers/gateway.js';
@@ -286,4 +289,31 @@ describe('admin listener: /ready flips on drain', () => {
       await off.close();
     }
   });
+
+  for (const accessLog of [false, true]) {
+    it(`management calls are counted by operation and status${accessLog ? ' with the access log writing' : ''}; a caller that leaves before its answer is status 0`, async () => {
+      // The access log writes at info; a logger at info with a discarding stream turns it on.
+      const extra = accessLog ? { logger: pino({ level: 'info' }, new Writable({ write: (_c, _e, cb) => cb() })) } : {};
+      const gw = await startGateway({ routes: { $default: { handler: `${H}#echo` } }, management: { auth: 'none' }, admin: { port: 0, token: TOKEN } }, undefined, extra);
+      try {
+        const calls = (s: Scrape, operation: string, status: string) => s.get('switchboard_management_calls_total', { operation, status });
+        const before = await scrape(gw, TOKEN);
+        const gone = await fetch(`${gw.managementEndpoint}/@connections/nobody-here=`, { method: 'POST', body: 'x' });
+        assert.equal(gone.status, 410);
+        // Half a body, then the caller goes away.
+        const url = new URL(gw.managementEndpoint);
+        const sock = connect(Number(url.port), url.hostname);
+        sock.on('error', () => {});
+        sock.write(`POST ${url.pathname}/@connections/nobody-here= HTTP/1.1\r\nhost: x\r\ncontent-length: 100\r\n\r\nonly-a-bit`);
+        await sleep(100);
+        sock.destroy();
+        const s = await scrapeUntil(gw, (x) => calls(x, 'unknown', '0') > calls(before, 'unknown', '0'), 'the call whose caller left');
+        assert.equal(calls(s, 'PostToConnection', '410') - calls(before, 'PostToConnection', '410'), 1);
+        assert.equal(calls(s, 'unknown', '0') - calls(before, 'unknown', '0'), 1);
+        assert.equal(s.get('switchboard_management_latency_ms_count', { operation: 'PostToConnection' }) - before.get('switchboard_management_latency_ms_count', { operation: 'PostToConnection' }), 1);
+      } finally {
+        await gw.close();
+      }
+    });
+  }
 });
