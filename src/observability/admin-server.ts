@@ -183,7 +183,10 @@ export class AdminServer {
         this.opts.logLimiter.log('error', 'admin-thread', { err }, 'admin listener thread failed');
       });
       worker.on('exit', (code) => {
-        if (!started) return reject(new Error(`the admin listener's thread exited (code ${code}) before it listened`));
+        if (!started) {
+          if (this.worker === worker) this.worker = undefined; // nothing left for close() to wait for
+          return reject(new Error(`the admin listener's thread exited (code ${code}) before it listened`));
+        }
         if (this.closing || this.worker !== worker) return;
         this.worker = undefined;
         this.opts.counters.inc('internalErrors', 'admin-thread');

@@ -148,7 +148,10 @@ describe('AdminServer', () => {
   it('a port in use fails listen() with its error code', async () => {
     const s = new AdminServer({ host: '127.0.0.1', port: server.port, token: TOKEN, routes, logger, logLimiter, counters, bodyBytes: 1024 });
     await assert.rejects(s.listen(), (err: NodeJS.ErrnoException) => err.code === 'EADDRINUSE' && /EADDRINUSE/.test(err.message));
+    await new Promise((r) => setTimeout(r, 300)); // its thread has ended by now
+    const closing = Date.now();
     await s.close();
+    assert.ok(Date.now() - closing < 1000, `close() after a failed listen() returns at once (took ${Date.now() - closing} ms)`);
     assert.equal((await fetch(`${base}/open`)).status, 200);
   });
 
