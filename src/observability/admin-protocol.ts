@@ -9,7 +9,7 @@
  * socket owned by the HTTP parser). V8 then deoptimises that shared code and recompiles it for
  * both shapes, and every client frame pays for it from then on: a bare `ws` echo server measured
  * about 4 % more CPU per message once an HTTP server on its thread was probed once a second,
- * about 1 % with the HTTP server on a thread of its own.
+ * 1–3 % with the HTTP server on a thread of its own.
  */
 
 /** A route as the HTTP thread knows it (the handler stays with the gateway). */
