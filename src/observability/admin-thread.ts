@@ -5,6 +5,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import { parentPort, workerData } from 'node:worker_threads';
 import { discardBody, readBody, type BodyRules } from '../shared/request-body.js';
 import type { AdminThreadConfig, FromAdminThread, ToAdminThread } from './admin-protocol.js';
+import { sendAdminJson } from './admin-server.js';
 
 /** A refusal answered as `{"message"}` with its status. */
 class AdminError extends Error {
@@ -15,13 +16,6 @@ class AdminError extends Error {
   ) {
     super(message);
   }
-}
-
-function sendJson(res: ServerResponse, status: number, value: unknown, headers: Record<string, string> = {}): void {
-  if (res.headersSent) return;
-  const body = JSON.stringify(value);
-  res.writeHead(status, { ...headers, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), 'cache-control': 'no-store' });
-  res.end(body);
 }
 
 function pathOf(url: string | undefined): string {
@@ -107,11 +101,6 @@ function run(config: AdminThreadConfig, port: NonNullable<typeof parentPort>): v
       discardBody(req, bodyRules);
       throw new AdminError(401, 'Unauthorized', { 'www-authenticate': 'Bearer' });
     }
-    try {
-      new URLSearchParams(rawQuery);
-    } catch {
-      throw new AdminError(400, 'Malformed query string');
-    }
     const body = await readBody(req, res, bodyRules);
     if (res.destroyed) return; // the caller left while its body was read
     const id = nextId++;
@@ -125,11 +114,14 @@ function run(config: AdminThreadConfig, port: NonNullable<typeof parentPort>): v
     dispatch(req, res).catch((err: unknown) => {
       if (err instanceof AdminError) {
         post({ type: 'refused', status: err.status, reason: err.message, method: req.method, path: pathOf(req.url), sourceIp: req.socket.remoteAddress });
-        sendJson(res, err.status, { message: err.message }, err.headers);
+        if (!res.headersSent) {
+          for (const [k, v] of Object.entries(err.headers)) res.setHeader(k, v);
+          sendAdminJson(res, err.status, { message: err.message });
+        }
         return;
       }
       post({ type: 'failed', message: err instanceof Error ? err.message : String(err), method: req.method, path: pathOf(req.url) });
-      if (!res.headersSent) sendJson(res, 500, { message: 'Internal server error' });
+      if (!res.headersSent) sendAdminJson(res, 500, { message: 'Internal server error' });
       else res.destroy();
     });
   });
