@@ -130,13 +130,25 @@ export function cpuMicros(pid) {
  * few-second window held to a 3 % goal). Threads that ended are not counted.
  */
 export function threadCpuMicros(pid) {
-  let ns = 0;
+  const { main, other } = threadCpuSplit(pid);
+  return main + other;
+}
+
+/**
+ * The same, split: `main` is the process's main thread (the JavaScript event loop), `other` every
+ * other thread (worker threads, V8's compiler and GC helpers, libuv's pool).
+ */
+export function threadCpuSplit(pid) {
+  let main = 0;
+  let other = 0;
   for (const tid of readdirSync(`/proc/${pid}/task`)) {
     try {
-      ns += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
+      const ns = Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
+      if (tid === String(pid)) main += ns;
+      else other += ns;
     } catch {}
   }
-  return ns / 1000;
+  return { main: main / 1000, other: other / 1000 };
 }
 
 /** The given PIDs and all their descendants, read from /proc. */

@@ -2,17 +2,20 @@
 // (metrics on / off), where the difference sought (3 %) is far below what separates two rounds
 // run one after the other on this shared machine (up to a third).
 import { LoadGenerator } from './loadgen.mjs';
-import { sleep, threadCpuMicros } from './proc.mjs';
+import { sleep, threadCpuSplit } from './proc.mjs';
 import { startScraper } from './scrape.mjs';
 import { median, ratio, round } from './stats.mjs';
 
 /**
- * Load before the first window, scrapes included: the first requests to the admin listener
- * deoptimise code the hot path shares with it (sockets and streams, and node:http's for a push;
- * seen with --trace-deopt), and with a 2 s warm-up the first windows of a round ran dearer (up to
- * 10 %) than the later ones. A gateway runs for hours; the goal is about its steady state.
+ * Load before the first window, scrapes included. The goal is about a gateway's steady state, and
+ * the first seconds are not: with a 10-second warm-up, the first window of every round (seconds
+ * 10 to 15) showed the metrics-on echo server spending 1.5–1.9 µs per message off its main thread
+ * (V8 compiling the scrape's code, the admin thread) against 0.4–0.5 µs in the next window, and
+ * both push servers about 10 µs per request against 2 (their heaps still settling). Earlier still,
+ * when the admin listener served on the gateway's thread, its first requests deoptimised code the
+ * hot path shares with it.
  */
-export const WARM_UP_S = 10;
+export const WARM_UP_S = 20;
 
 /**
  * Runs one server of each kind at the same time, all pinned to the server core, each under its
@@ -26,16 +29,21 @@ export const WARM_UP_S = 10;
  * - `prepare(server, lg)`: connects the clients; answers a context for `window`.
  * - `window(ctx, lg, seconds)`: paced load for `seconds`; answers the units of work done. It
  *   also runs the warm-up (`WARM_UP_S`).
- * - `quick`: one round of two 3-second windows instead of three rounds of four 5-second ones.
+ * - `quick`: one round of two 3-second windows instead of six rounds of two 5-second ones.
  *
  * Answers, for each kind after the first, the per-window ratios of its CPU per unit over the
- * first kind's and their median, and every kind's CPU per unit per window.
+ * first kind's and their median, and every kind's CPU per unit per window, in all and on threads
+ * other than the main one (`otherThreads`: where an admin listener's thread and V8's helpers show).
  */
 export async function sideBySide({ kinds, quick, start, prepare, window, log }) {
-  const rounds = quick ? 1 : 3;
-  const windows = quick ? 2 : 4;
+  // Six rounds of two windows rather than three of four: windows of one process pair move
+  // together (a process keeps its luck), so the median gains more from more pairs than from
+  // longer ones.
+  const rounds = quick ? 1 : 6;
+  const windows = 2;
   const seconds = quick ? 3 : 5;
   const perUnit = Object.fromEntries(kinds.map((k) => [k, []]));
+  const otherThreads = Object.fromEntries(kinds.map((k) => [k, []]));
   const ratios = Object.fromEntries(kinds.slice(1).map((k) => [k, []]));
   for (let r = 0; r < rounds; r++) {
     const order = r % 2 ? [...kinds].reverse() : kinds;
@@ -52,13 +60,19 @@ export async function sideBySide({ kinds, quick, start, prepare, window, log }) 
       }
       await Promise.all(running.map((s) => window(s.ctx, s.lg, WARM_UP_S)));
       for (let w = 0; w < windows; w++) {
-        const before = running.map((s) => threadCpuMicros(s.server.pid));
+        const before = running.map((s) => threadCpuSplit(s.server.pid));
         const units = await Promise.all(running.map((s) => window(s.ctx, s.lg, seconds)));
-        const cpu = running.map((s, i) => (threadCpuMicros(s.server.pid) - before[i]) / units[i]);
-        const of = (kind) => cpu[running.findIndex((s) => s.kind === kind)];
-        for (const k of kinds) perUnit[k].push(round(of(k)));
+        const after = running.map((s) => threadCpuSplit(s.server.pid));
+        const cpu = running.map((_, i) => (after[i].main + after[i].other - before[i].main - before[i].other) / units[i]);
+        const other = running.map((_, i) => (after[i].other - before[i].other) / units[i]);
+        const at = (kind) => running.findIndex((s) => s.kind === kind);
+        const of = (kind) => cpu[at(kind)];
+        for (const k of kinds) {
+          perUnit[k].push(round(of(k)));
+          otherThreads[k].push(round(other[at(k)]));
+        }
         for (const k of kinds.slice(1)) ratios[k].push(round(of(k) / of(kinds[0]), 4));
-        log?.(`  side by side, round ${r + 1} window ${w + 1}: ${kinds.map((k) => `${k} ${round(of(k))} µs`).join(', ')}`);
+        log?.(`  side by side, round ${r + 1} window ${w + 1}: ${kinds.map((k) => `${k} ${round(of(k))} µs (${round(other[at(k)])} off the main thread)`).join(', ')}`);
       }
     } finally {
       let failed;
@@ -75,7 +89,7 @@ export async function sideBySide({ kinds, quick, start, prepare, window, log }) 
       if (failed) throw failed;
     }
   }
-  return { perUnit, ratios, medians: Object.fromEntries(Object.entries(ratios).map(([k, xs]) => [k, median(xs)])) };
+  return { perUnit, otherThreads, ratios, medians: Object.fromEntries(Object.entries(ratios).map(([k, xs]) => [k, median(xs)])) };
 }
 
 /**
@@ -85,4 +99,16 @@ export async function sideBySide({ kinds, quick, start, prepare, window, log }) 
 export function pairedRatio(name, result, kind, base, goal) {
   const value = result.medians[kind];
   return { ...ratio(name, value, 1, goal, 'lower'), switchboard: round(median(result.perUnit[kind])), baseline: round(median(result.perUnit[base])), unit: 'µs' };
+}
+
+/**
+ * For information beside the goal: how much more CPU per unit `kind` spends off the main thread
+ * (an admin listener's thread, V8's compiler and GC helpers) than `base`, as a share of `base`'s
+ * whole CPU per unit: the part of the goal's ratio above 1 that lands there (0.01 = 1 point of it).
+ * The two medians shown are the CPU per unit off the main thread.
+ */
+export function otherThreadsLine(name, result, kind, base) {
+  const on = median(result.otherThreads[kind]);
+  const off = median(result.otherThreads[base]);
+  return { name, value: round((on - off) / median(result.perUnit[base]), 4), goal: null, better: 'lower', met: null, switchboard: round(on), baseline: round(off), unit: 'µs' };
 }

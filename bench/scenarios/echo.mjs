@@ -3,7 +3,7 @@
 // fixed offered rate below saturation (the client core saturates first on this machine).
 import { LoadGenerator, latency } from '../lib/loadgen.mjs';
 import { cpuMicros, sleep } from '../lib/proc.mjs';
-import { pairedRatio, sideBySide } from '../lib/side-by-side.mjs';
+import { otherThreadsLine, pairedRatio, sideBySide } from '../lib/side-by-side.mjs';
 import { handler, startBaseline, startSwitchboard } from '../lib/servers.mjs';
 import { alternate, medianOf, ratio, round } from '../lib/stats.mjs';
 
@@ -77,6 +77,7 @@ export async function run({ quick, log }) {
   });
   figures.metricsSideBySide = onOff;
   ratios.push(pairedRatio(`echo server CPU per message, metrics on / off (side by side, ${SIDE_RATE} msg/s each, 100 conns)`, onOff, 'metrics', 'switchboard', 1.03));
+  ratios.push(otherThreadsLine('metrics on / off: the extra CPU off the main thread (admin thread, V8 helpers), as a share of metrics-off CPU', onOff, 'metrics', 'switchboard'));
   const lost = [figures['100conns'], figures['1000conns']].flatMap((runs) => runs.switchboard).reduce((a, m) => a + m.stalled, 0);
   return { figures, ratios, ...(lost ? { notes: [`Switchboard left ${lost} messages unanswered`] } : {}) };
 }

@@ -5,7 +5,7 @@
 // every request in full.
 import { LoadGenerator, latency } from '../lib/loadgen.mjs';
 import { cpuMicros, sleep } from '../lib/proc.mjs';
-import { pairedRatio, sideBySide } from '../lib/side-by-side.mjs';
+import { otherThreadsLine, pairedRatio, sideBySide } from '../lib/side-by-side.mjs';
 import { handler, startBaseline, startSwitchboard } from '../lib/servers.mjs';
 import { alternate, medianOf, ratio, round } from '../lib/stats.mjs';
 
@@ -81,6 +81,7 @@ export async function run({ quick, log }) {
       ratio('push throughput (SigV4 vs no auth)', med('switchboard', (m) => m.throughput), med('baseline', (m) => m.throughput), 0.8, 'higher', 'req/s'),
       ratio('push server CPU per request (3,000 req/s)', med('switchboard', (m) => m.cpuPerRequestUs), med('baseline', (m) => m.cpuPerRequestUs), 1.3, 'lower', 'µs'),
       pairedRatio(`push server CPU per request, metrics on / off (side by side, ${SIDE_RATE} req/s each)`, onOff, 'metrics', 'switchboard', 1.03),
+      otherThreadsLine('metrics on / off: the extra CPU off the main thread (admin thread, V8 helpers), as a share of metrics-off CPU', onOff, 'metrics', 'switchboard'),
     ],
   };
 }
