@@ -11,7 +11,7 @@ import { median, ratio, round } from './stats.mjs';
  * the first seconds are not: with a 10-second warm-up, the first window of every round (seconds
  * 10 to 15) showed the metrics-on echo server spending 1.5–1.9 µs per message off its main thread
  * (V8 compiling the scrape's code, the admin thread) against 0.4–0.5 µs in the next window, and
- * both push servers about 10 µs per request against 2 (their heaps still settling). Earlier still,
+ * both push servers about 10 µs per request against 2 (the metrics-off one too: not metrics). Earlier still,
  * when the admin listener served on the gateway's thread, its first requests deoptimised code the
  * hot path shares with it.
  */
