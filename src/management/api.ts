@@ -7,6 +7,7 @@ import { newRequestId } from '../connection/ids.js';
 import type { Counters } from '../observability/counters.js';
 import type { LogLimiter } from '../observability/log-limiter.js';
 import { discardBody, readBody, type BodyRules } from '../shared/request-body.js';
+import { matchPath, type PathMatchOptions } from '../shared/path-match.js';
 import type { Reply } from '../shared/reply.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { AccessLog } from '../observability/access-log.js';
@@ -168,7 +169,7 @@ export class ManagementApi {
 
     let methodMatched = false;
     for (const route of this.routes) {
-      const params = match(route.pattern, segments);
+      const params = matchPath(route.pattern, segments, PATHS);
       if (params === null) continue;
       if (route.method !== method) {
         methodMatched = true;
@@ -265,36 +266,12 @@ export function answerFailure(err: unknown, res: Reply, f: FailureContext): void
   else res.destroy();
 }
 
-/** Matches raw segments against a pattern, percent-decoding captures; null when it does not match. */
-function match(pattern: string[], segments: string[]): Record<string, string> | null {
-  if (pattern.length !== segments.length) return null;
-  const params: Record<string, string> = {};
-  for (let i = 0; i < pattern.length; i++) {
-    const p = pattern[i]!;
-    const s = segments[i]!;
-    if (p.charCodeAt(0) === 58 /* : */) {
-      let value: string;
-      try {
-        value = decodeURIComponent(s);
-      } catch {
-        throw badRequest(`Malformed percent-encoding in path segment "${s}"`);
-      }
-      if (value === '') throw badRequest(`Empty ${p.slice(1)}`);
-      params[p.slice(1)] = value;
-    } else if (p !== s && !(s.includes('%') && safeDecode(s) === p)) return null; // `%40connections` is `@connections`
-  }
-  return params;
-}
-
-function safeDecode(s: string): string | undefined {
-  try {
-    return decodeURIComponent(s);
-  } catch {
-    return undefined;
-  }
-}
-
-
+/** Management paths: `%40connections` is `@connections` (SDKs encode the `@`); a bad or empty capture is a 400. */
+const PATHS: PathMatchOptions = {
+  encodedLiterals: true,
+  emptyCapture: 'invalid',
+  invalid: (p) => badRequest(p.kind === 'malformed' ? `Malformed percent-encoding in path segment "${p.segment}"` : `Empty ${p.name}`),
+};
 
 /**
  * The query string of a management call. Refuses (400) a value that is not valid percent-encoded

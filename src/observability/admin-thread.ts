@@ -4,6 +4,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { parentPort, workerData } from 'node:worker_threads';
 import { discardBody, readBody, type BodyRules } from '../shared/request-body.js';
+import { matchPath, type PathMatchOptions } from '../shared/path-match.js';
 import type { AdminThreadConfig, FromAdminThread, ToAdminThread } from './admin-protocol.js';
 import { sendAdminJson } from './admin-server.js';
 
@@ -24,26 +25,12 @@ function pathOf(url: string | undefined): string {
   return (q === -1 ? target : target.slice(0, q)).slice(0, 256);
 }
 
-/** Matches raw segments against a pattern, percent-decoding captures; null when it does not match. */
-function match(pattern: string[], segments: string[]): Record<string, string> | null {
-  if (pattern.length !== segments.length) return null;
-  const params: Record<string, string> = {};
-  for (let i = 0; i < pattern.length; i++) {
-    const p = pattern[i]!;
-    const s = segments[i]!;
-    if (p.charCodeAt(0) === 58 /* : */) {
-      let value: string;
-      try {
-        value = decodeURIComponent(s);
-      } catch {
-        throw new AdminError(400, `Malformed percent-encoding in path segment`);
-      }
-      if (value === '') return null;
-      params[p.slice(1)] = value;
-    } else if (p !== s) return null;
-  }
-  return params;
-}
+/** Admin paths: literals as written; an empty capture does not match; malformed percent-encoding is a 400. */
+const PATHS: PathMatchOptions = {
+  encodedLiterals: false,
+  emptyCapture: 'no-match',
+  invalid: () => new AdminError(400, 'Malformed percent-encoding in path segment'),
+};
 
 /** Runs the admin HTTP server of `config`, talking to the gateway through `port`. */
 function run(config: AdminThreadConfig, port: NonNullable<typeof parentPort>): void {
@@ -81,7 +68,7 @@ function run(config: AdminThreadConfig, port: NonNullable<typeof parentPort>): v
     let params: Record<string, string> | undefined;
     const allowed: string[] = [];
     for (const c of routes) {
-      const p = match(c.segments, segments);
+      const p = matchPath(c.segments, segments, PATHS);
       if (p === null) continue;
       if (c.route.method !== method) {
         allowed.push(c.route.method);
