@@ -17,7 +17,8 @@
 import path from 'node:path';
 import { LoadGenerator } from './lib/loadgen.mjs';
 import { sleep, threadCpuSplit } from './lib/proc.mjs';
-import { BENCH_ADMIN_TOKEN, handler, startSwitchboard } from './lib/servers.mjs';
+import { startScraper } from './lib/scrape.mjs';
+import { handler, startSwitchboard } from './lib/servers.mjs';
 import { median } from './lib/stats.mjs';
 
 const [scenario, roundsArg, windowsArg, ...specs] = process.argv.slice(2);
@@ -51,23 +52,6 @@ async function start({ opts }) {
   }
 }
 
-function scrape(url, everyMs) {
-  let failures = 0;
-  const timer = setInterval(async () => {
-    try {
-      const res = await fetch(url, { headers: { authorization: `Bearer ${BENCH_ADMIN_TOKEN}` } });
-      await res.text();
-      if (res.status !== 200) failures++;
-    } catch {
-      failures++;
-    }
-  }, everyMs);
-  return () => {
-    clearInterval(timer);
-    if (failures) throw new Error(`${failures} requests to ${url} failed`);
-  };
-}
-
 async function load(s, seconds) {
   if (scenario === 'echo') return (await s.lg.all('echoPaced', () => ({ seconds, payload: PAYLOAD, rate }))).reduce((a, r) => a + r.count, 0);
   const res = await s.lg.all('push', () => ({ origin: s.server.origin, pathPrefix: '/bench/@connections/', ids: s.ids, payload: 'x'.repeat(64), signed: true, concurrency: 16, seconds, rate }));
@@ -82,7 +66,7 @@ for (let r = 0; r < rounds; r++) {
     for (const i of order) running[i] = { server: await start(variants[i]), lg: new LoadGenerator(1) };
     for (const [i, s] of running.entries()) {
       const { opts } = variants[i];
-      if (opts.m && !opts.noscrape) s.stop = scrape(`${s.server.adminUrl}${opts.path ?? '/metrics'}`, Number(opts.scrape ?? 1000));
+      if (opts.m && !opts.noscrape) s.stop = startScraper(s.server.adminUrl, Number(opts.scrape ?? 1000), opts.path ?? '/metrics');
       if (scenario === 'echo') await s.lg.connect(s.server.url, 100);
       else s.ids = await s.lg.connect(s.server.url, 1000, true);
     }
@@ -100,7 +84,7 @@ for (let r = 0; r < rounds; r++) {
     for (const s of running) {
       if (!s) continue;
       try {
-        s.stop?.();
+        await s.stop?.();
       } catch (err) {
         console.error(err.message);
       }

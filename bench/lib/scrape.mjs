@@ -2,13 +2,16 @@
 // `everyMs` (1 s: fifteen times as often as Prometheus's default, so its cost is not hidden).
 import { BENCH_ADMIN_TOKEN } from './servers.mjs';
 
-/** Starts scraping `adminUrl`; returns a function that stops and resolves with the number of scrapes. */
-export function startScraper(adminUrl, everyMs = 1000) {
+/**
+ * Starts scraping `adminUrl` (`path`: what is fetched, /metrics unless said); returns a function
+ * that stops, throws when any request failed, and otherwise resolves with the number of scrapes.
+ */
+export function startScraper(adminUrl, everyMs = 1000, path = '/metrics') {
   let scrapes = 0;
   let failures = 0;
   const timer = setInterval(async () => {
     try {
-      const res = await fetch(`${adminUrl}/metrics`, { headers: { authorization: `Bearer ${BENCH_ADMIN_TOKEN}` } });
+      const res = await fetch(`${adminUrl}${path}`, { headers: { authorization: `Bearer ${BENCH_ADMIN_TOKEN}` } });
       await res.text();
       if (res.status === 200) scrapes++;
       else failures++;
@@ -18,7 +21,7 @@ export function startScraper(adminUrl, everyMs = 1000) {
   }, everyMs);
   return async () => {
     clearInterval(timer);
-    if (failures > 0) throw new Error(`${failures} scrapes of ${adminUrl}/metrics failed`);
+    if (failures > 0) throw new Error(`${failures} requests to ${adminUrl}${path} failed`);
     return scrapes;
   };
 }
